@@ -1,0 +1,18 @@
+"""Wiring of the windowing pipeline."""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import make_window_spec
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                make_window_spec,
+                inputs=["series", "params:data", "params:windows"],
+                outputs="window_spec",
+                name="make_window_spec",
+            )
+        ]
+    )

@@ -1,0 +1,206 @@
+"""Window geometry and streamed windows, shared by every pipeline.
+
+A window starting at index ``s`` has inputs ``s … s+lookback-1`` and targets
+``s+lookback … s+lookback+horizon-1``; its origin is ``s+lookback-1``. Windows are never
+materialised as an ``N × lookback`` array: each batch is one gather from a zero-copy strided
+view of the flat series, so memory grows with the series, not with series × lookback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+class WindowConfigError(ValueError):
+    """A window parameter is missing, inconsistent or does not fit the series."""
+
+
+@dataclass(frozen=True)
+class WindowGeometry:
+    """The window settings (``params:windows``), validated."""
+
+    n_seq: int
+    n_steps: int
+    horizon: int
+    season_length: int
+    origins: int
+    validation_origins: int
+
+    @property
+    def lookback(self) -> int:
+        return self.n_seq * self.n_steps
+
+    @classmethod
+    def from_params(cls, windows: dict) -> WindowGeometry:
+        """Build from ``params:windows``; ``lookback`` is optional but must agree."""
+        names = ("n_seq", "n_steps", "horizon", "season_length", "origins", "validation_origins")
+        missing = [n for n in names if windows.get(n) is None]
+        if missing:
+            raise WindowConfigError(
+                f"params:windows is missing {missing}; see conf/base/parameters.yml"
+            )
+        values = {}
+        for name in names:
+            value = windows[name]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise WindowConfigError(
+                    f"params:windows.{name} must be a positive integer, got {value!r}"
+                )
+            values[name] = value
+        geometry = cls(**values)
+        lookback = windows.get("lookback")
+        if lookback is not None and lookback != geometry.lookback:
+            raise WindowConfigError(
+                f"params:windows.lookback={lookback} disagrees with n_seq * n_steps = "
+                f"{geometry.n_seq} * {geometry.n_steps} = {geometry.lookback}; the lookback is cut "
+                "into n_seq subsequences of n_steps steps, so set lookback to null or change "
+                "n_seq/n_steps so that their product equals it"
+            )
+        return geometry
+
+    def to_params(self) -> dict:
+        return {**asdict(self), "lookback": self.lookback}
+
+    @property
+    def test_points(self) -> int:
+        return self.origins * self.horizon
+
+    @property
+    def validation_points(self) -> int:
+        return self.validation_origins * self.horizon
+
+    def required_length(self) -> int:
+        """Points needed for one training window, the validation and the test period."""
+        return max(self.lookback, self.season_length + 1) + self.horizon + (
+            self.validation_points + self.test_points
+        )
+
+    def check_length(self, n_points: int, where: str) -> None:
+        needed = self.required_length()
+        if n_points < needed:
+            raise WindowConfigError(
+                f"{where}: the series has {n_points} points after cleaning, but {needed} are "
+                f"needed (lookback {self.lookback} + horizon {self.horizon} for one training "
+                f"window, + {self.validation_points} validation + {self.test_points} test points). "
+                "Supply a longer series or lower n_seq, n_steps, horizon, origins or "
+                "validation_origins"
+            )
+
+    def boundaries(self, n_points: int) -> tuple[int, int]:
+        """``(validation_start, test_start)``: first index of each period."""
+        test_start = n_points - self.test_points
+        return test_start - self.validation_points, test_start
+
+    def train_starts(self, n_points: int) -> np.ndarray:
+        """Starts of windows whose targets all lie before the validation period."""
+        validation_start, _ = self.boundaries(n_points)
+        return np.arange(0, validation_start - self.lookback - self.horizon + 1, dtype=np.int64)
+
+    def validation_starts(self, n_points: int) -> np.ndarray:
+        """Starts of windows whose targets all lie inside the validation period."""
+        validation_start, test_start = self.boundaries(n_points)
+        first = max(validation_start - self.lookback, 0)
+        return np.arange(first, test_start - self.lookback - self.horizon + 1, dtype=np.int64)
+
+    def test_starts(self, n_points: int) -> np.ndarray:
+        """One window per test block k = origins … 1 (DESIGN.md), oldest first."""
+        blocks = np.arange(self.origins, 0, -1)
+        return (n_points - blocks * self.horizon - self.lookback).astype(np.int64)
+
+
+def window_view(values: np.ndarray, width: int) -> np.ndarray:
+    """Zero-copy ``(n_windows, width * n_features)`` view of a C-contiguous ``(N, F)`` array."""
+    values = np.ascontiguousarray(values)
+    n_features = values.shape[1]
+    return sliding_window_view(values.reshape(-1), width * n_features)[::n_features]
+
+
+class WindowStream:
+    """Batches of ``(inputs, targets)`` cut on the fly from a flat series.
+
+    ``values`` is ``(N, n_features)`` float32; ``starts`` picks the windows. Inputs come as
+    ``(batch, lookback, n_features)``, or ``(batch, n_seq, n_steps, n_features)`` when
+    ``n_seq`` is given (a free reshape); targets as ``(batch, horizon, n_targets)`` from the
+    columns ``target_index``, optionally standardised with ``target_scale=(mean, std)``.
+    With ``shuffle`` every pass draws a new order from ``seed`` and the pass number.
+    """
+
+    def __init__(
+        self,
+        values: np.ndarray,
+        starts: np.ndarray,
+        lookback: int,
+        horizon: int,
+        target_index: list[int],
+        batch_size: int = 256,
+        shuffle: bool = False,
+        seed: int = 0,
+        n_seq: int | None = None,
+        target_scale: tuple[np.ndarray, np.ndarray] | None = None,
+    ):
+        self.values = np.ascontiguousarray(values, dtype=np.float32)
+        self.starts = np.asarray(starts, dtype=np.int64)
+        if len(self.starts) and (
+            self.starts.min() < 0 or self.starts.max() + lookback + horizon > len(self.values)
+        ):
+            raise WindowConfigError("window starts fall outside the series")
+        self.lookback, self.horizon = lookback, horizon
+        self.target_index = list(target_index)
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.n_seq = n_seq
+        self.target_scale = (
+            None if target_scale is None else tuple(np.asarray(a, np.float32) for a in target_scale)
+        )
+        self._view = window_view(self.values, lookback + horizon)
+        self._passes = 0
+
+    def __len__(self) -> int:
+        return (len(self.starts) + self.batch_size - 1) // self.batch_size
+
+    @property
+    def n_features(self) -> int:
+        return self.values.shape[1]
+
+    def input_shape(self) -> tuple[int, ...]:
+        if self.n_seq:
+            return (self.n_seq, self.lookback // self.n_seq, self.n_features)
+        return (self.lookback, self.n_features)
+
+    def _order(self) -> np.ndarray:
+        if not self.shuffle:
+            return self.starts
+        rng = np.random.default_rng([self.seed, self._passes])
+        self._passes += 1
+        return self.starts[rng.permutation(len(self.starts))]
+
+    def batch(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One gather: ``(inputs, targets)`` for the windows at ``starts``."""
+        w = self._view[starts].reshape(len(starts), self.lookback + self.horizon, -1)
+        x = w[:, : self.lookback]
+        y = w[:, self.lookback :, self.target_index]
+        if self.target_scale is not None:
+            y = (y - self.target_scale[0]) / self.target_scale[1]
+        if self.n_seq:
+            x = x.reshape(len(starts), *self.input_shape())
+        return x, y
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        order = self._order()
+        for i in range(0, len(order), self.batch_size):
+            yield self.batch(order[i : i + self.batch_size])
+
+    def dataset(self, prefetch: int = 2):
+        """The stream as a ``tf.data.Dataset`` (one Python gather per batch, prefetched)."""
+        import tensorflow as tf
+
+        signature = (
+            tf.TensorSpec((None, *self.input_shape()), tf.float32),
+            tf.TensorSpec((None, self.horizon, len(self.target_index)), tf.float32),
+        )
+        return tf.data.Dataset.from_generator(self.__iter__, output_signature=signature).prefetch(
+            prefetch
+        )

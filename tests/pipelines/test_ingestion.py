@@ -1,0 +1,133 @@
+"""Each validation rule of the ingestion node: a clear refusal or a logged repair."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqcast.pipelines.ingestion.nodes import DataValidationError, clean_series
+from seqcast.windows import WindowConfigError
+
+
+def clean(raw, data, windows):
+    return clean_series(raw, data, windows)
+
+
+def test_clean_default_shape(raw, data_params, window_params):
+    series = clean(raw, data_params, window_params)
+    assert list(series.columns) == ["load", "temp"]
+    assert isinstance(series.index, pd.DatetimeIndex) and series.index.name == "ts"
+    assert len(series) == len(raw) and series.index.is_monotonic_increasing
+
+
+def test_features_default_to_numeric_columns(raw, data_params, window_params):
+    series = clean(raw, {**data_params, "features": None}, window_params)
+    assert list(series.columns) == ["load", "temp"]  # `label` is text, `ts` is time
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"time_column": "when"}, "'when'"),
+        ({"targets": ["demand"]}, "'demand'"),
+        ({"features": ["load", "humidity"]}, "'humidity'"),
+    ],
+)
+def test_missing_column(raw, data_params, window_params, override, expected):
+    with pytest.raises(DataValidationError, match=f"test.csv: column.*{expected}.*not found"):
+        clean(raw, {**data_params, **override}, window_params)
+
+
+def test_text_feature_is_refused(raw, data_params, window_params):
+    with pytest.raises(DataValidationError, match=r"column 'label' is not numeric \(value 'b'"):
+        clean(raw, {**data_params, "features": ["load", "label"]}, window_params)
+
+
+def test_unparseable_timestamp(raw, data_params, window_params):
+    raw.loc[5, "ts"] = "yesterday"
+    match = "'ts' has 1 unparseable.*'yesterday' in data row 6"
+    with pytest.raises(DataValidationError, match=match):
+        clean(raw, data_params, window_params)
+
+
+def test_unsorted_rows_are_sorted_and_logged(raw, data_params, window_params, caplog):
+    shuffled = raw.sample(frac=1.0, random_state=1)
+    with caplog.at_level(logging.WARNING):
+        series = clean(shuffled, data_params, window_params)
+    assert series.index.is_monotonic_increasing
+    pd.testing.assert_frame_equal(series, clean(raw, data_params, window_params))
+    assert "not in time order" in caplog.text
+
+
+def test_duplicate_timestamps(raw, data_params, window_params):
+    dup = pd.concat([raw.iloc[:10], raw.iloc[[9]].assign(load=100.0), raw.iloc[10:]])
+    with pytest.raises(DataValidationError, match="2 rows share a timestamp.*2020-01-10"):
+        clean(dup, data_params, window_params)
+    last = clean(dup, {**data_params, "duplicates": "keep_last"}, window_params)
+    assert last.loc["2020-01-10", "load"] == 100.0 and len(last) == len(raw)
+    mean = clean(dup, {**data_params, "duplicates": "mean"}, window_params)
+    assert mean.loc["2020-01-10", "load"] == pytest.approx((100.0 + raw.loc[9, "load"]) / 2)
+    with pytest.raises(DataValidationError, match="params:data.duplicates='first'"):
+        clean(dup, {**data_params, "duplicates": "first"}, window_params)
+
+
+def test_short_gaps_are_interpolated(raw, data_params, window_params, caplog):
+    gappy = raw.drop(index=[20, 21])  # two missing timestamps
+    gappy.loc[50, "temp"] = np.nan  # one missing value
+    with caplog.at_level(logging.WARNING):
+        series = clean(gappy, data_params, window_params)
+    assert len(series) == len(raw) and not series.isna().any().any()
+    expected = raw.loc[19, "load"] + (raw.loc[22, "load"] - raw.loc[19, "load"]) / 3
+    assert series["load"].iloc[20] == pytest.approx(expected)
+    midpoint = (raw.loc[49, "temp"] + raw.loc[51, "temp"]) / 2
+    assert series["temp"].iloc[50] == pytest.approx(midpoint)
+    assert "2 missing timestamp(s)" in caplog.text and "interpolated" in caplog.text
+
+
+def test_long_gap_is_refused(raw, data_params, window_params):
+    match = "'load' has a gap of 5 missing step.*starting 2020-01-31.*max_gap=3"
+    with pytest.raises(DataValidationError, match=match):
+        clean(raw.drop(index=range(30, 35)), data_params, window_params)
+
+
+def test_leading_and_trailing_nan_are_trimmed(raw, data_params, window_params, caplog):
+    raw.loc[:2, "temp"] = np.nan
+    raw.loc[len(raw) - 1, "load"] = np.nan
+    with caplog.at_level(logging.WARNING):
+        series = clean(raw, data_params, window_params)
+    assert series.index[0] == pd.Timestamp("2020-01-04") and len(series) == len(raw) - 4
+    assert "trimmed 3 leading and 1 trailing" in caplog.text
+
+
+def test_infinite_value_is_refused(raw, data_params, window_params):
+    raw.loc[7, "temp"] = np.inf
+    with pytest.raises(DataValidationError, match="'temp' holds an infinite value at 2020-01-08"):
+        clean(raw, data_params, window_params)
+
+
+def test_constant_target_is_refused(raw, data_params, window_params):
+    raw["load"] = 4.0
+    with pytest.raises(DataValidationError, match="target column 'load' is constant"):
+        clean(raw, data_params, window_params)
+
+
+def test_too_short_states_required_and_available(raw, data_params, window_params):
+    # lookback 14 + horizon 7 + 4*7 validation + 4*7 test = 77 points needed
+    with pytest.raises(WindowConfigError, match="has 60 points after cleaning, but 77 are needed"):
+        clean(raw.iloc[:60], data_params, window_params)
+
+
+def test_lookback_disagreeing_with_nested_layout(raw, data_params, window_params):
+    match = r"lookback=32 disagrees with n_seq \* n_steps = 2 \* 7"
+    with pytest.raises(WindowConfigError, match=match):
+        clean(raw, data_params, {**window_params, "lookback": 32})
+    assert len(clean(raw, data_params, {**window_params, "lookback": 14})) == len(raw)
+
+
+def test_off_grid_timestamp_is_refused(raw, data_params, window_params):
+    raw.loc[3, "ts"] = "2020-01-04 06:00"
+    with pytest.raises(DataValidationError, match="off the D grid.*2020-01-04 06:00"):
+        clean(raw, {**data_params, "frequency": "D"}, window_params)
