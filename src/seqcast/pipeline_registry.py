@@ -6,7 +6,7 @@ from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
 # The end-to-end run, in data-flow order. Operations pipelines (retrain, forecast) stay out.
-DEFAULT = ("ingestion", "windowing")
+DEFAULT = ("ingestion", "windowing", "training", "evaluation")
 
 
 def register_pipelines() -> dict[str, Pipeline]:
