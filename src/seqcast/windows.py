@@ -201,6 +201,6 @@ class WindowStream:
             tf.TensorSpec((None, *self.input_shape()), tf.float32),
             tf.TensorSpec((None, self.horizon, len(self.target_index)), tf.float32),
         )
-        return tf.data.Dataset.from_generator(self.__iter__, output_signature=signature).prefetch(
-            prefetch
-        )
+        dataset = tf.data.Dataset.from_generator(self.__iter__, output_signature=signature)
+        # A known length lets Keras count steps per epoch instead of running the data dry.
+        return dataset.apply(tf.data.experimental.assert_cardinality(len(self))).prefetch(prefetch)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # headless: figures are written to files and MLflow, never shown
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from seqcast import metrics  # noqa: E402
-from seqcast.pipelines.training.nodes import forecast_table  # noqa: E402
-from seqcast.windows import WindowGeometry  # noqa: E402
+from seqcast import metrics
+from seqcast.pipelines.training.nodes import forecast_table
+from seqcast.windows import WindowGeometry
 
 BASELINES = ("naive", "seasonal_naive")
 
@@ -60,8 +56,8 @@ def evaluate(series: pd.DataFrame, window_spec: dict, *backtests: pd.DataFrame):
     scale = np.stack([metrics.mase_scale(y[: o + 1], m) for o in origins])
     shape = (len(origins), window_spec["horizon"], len(window_spec["targets"]))
     results = {}
-    for name, rows in table.groupby("model", sort=False):
-        rows = rows.sort_values(["origin", "step", "target"], key=_target_order(window_spec))
+    for name, group in table.groupby("model", sort=False):
+        rows = group.sort_values(["origin", "step", "target"], key=_target_order(window_spec))
         if len(rows) != np.prod(shape):
             raise ValueError(f"backtest of {name!r} has {len(rows)} rows, expected {shape}")
         results[name] = metrics.scores(

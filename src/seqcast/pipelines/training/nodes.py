@@ -99,7 +99,7 @@ def train_model(
     started = time.perf_counter()
     fit = trainable.fit(
         train.dataset(), validation_data=validation.dataset(), epochs=int(training["epochs"]),
-        callbacks=callbacks, verbose=2,
+        callbacks=callbacks, verbose=2, shuffle=False,  # the stream shuffles per epoch
     )
     seconds = time.perf_counter() - started
     losses = [float(v) for v in fit.history["loss"]]
