@@ -16,7 +16,7 @@ from seqcast.models.layers import FastTimeDistributed, WindowCentre
     [
         (lambda: kl.Conv1D(4, 3, activation="relu"), (3, 7, 2)),
         (lambda: kl.MaxPooling1D(2), (3, 6, 4)),
-        (lambda: kl.Flatten(), (3, 3, 4)),
+        (kl.Flatten, (3, 3, 4)),
         (lambda: kl.Dense(5), (6, 8)),
     ],
 )

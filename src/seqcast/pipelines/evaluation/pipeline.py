@@ -1,15 +1,31 @@
 """Wiring: one evaluation over every family's backtest."""
 
+from functools import partial, update_wrapper
+
 from kedro.pipeline import Node, Pipeline
 
 from seqcast.models import FAMILIES
+from seqcast.tracking import log_run_summary, track_family
 
 from .nodes import evaluate, plot_forecasts, plot_losses
+
+
+def tracking_node(namespace: str) -> Node:
+    return Node(
+        update_wrapper(partial(track_family, label=namespace), track_family),
+        inputs=["backtest_forecasts", "series", "window_spec", "params:data",
+                f"params:{namespace}", "metrics", f"{namespace}.history", f"{namespace}.model"],
+        outputs=f"{namespace}.tracking",
+        name=f"track_{namespace}",
+    )
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
+            *(tracking_node(ns) for ns in FAMILIES),
+            Node(log_run_summary, inputs=["metrics", "window_spec"], outputs=None,
+                 name="log_run_summary"),
             Node(
                 evaluate,
                 inputs=["series", "window_spec", *(f"{ns}.backtest" for ns in FAMILIES)],

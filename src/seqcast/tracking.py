@@ -1,0 +1,139 @@
+"""MLflow bookkeeping: one child run per model family under the ``kedro run``'s run.
+
+Every child run logs the same keys, so runs of different families (or of several retrains)
+line up column for column in the MLflow UI's compare view.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import subprocess
+
+import keras
+import mlflow
+import mlflow.tensorflow
+import numpy as np
+from mlflow.models import infer_signature
+
+import seqcast
+from seqcast.models import FAMILIES, family
+
+logger = logging.getLogger(__name__)
+
+WINDOW_KEYS = ("n_seq", "n_steps", "lookback", "horizon", "season_length", "origins",
+               "validation_origins")
+SCORES = ("mase", "smape", "rmse", "mae")
+NOT_APPLICABLE = "n/a"
+
+
+def hyperparameter_names() -> list[str]:
+    """Every family's builder arguments: the shared ``model.*`` columns."""
+    names = set()
+    for fam in FAMILIES.values():
+        names |= set(list(inspect.signature(fam.build).parameters)[3:])
+    return sorted(names)
+
+
+def run_params(family_name: str, block: dict, spec: dict) -> dict[str, object]:
+    """Hyperparameters (builder defaults filled in; other families' keys ``n/a``), training
+    settings and window settings, under the same keys for every family."""
+    builder = inspect.signature(family(family_name).build).parameters
+    defaults = {k: p.default for k, p in list(builder.items())[3:]}
+    model = {**defaults, **block.get("model", {})}
+    params = {f"model.{k}": model.get(k, NOT_APPLICABLE) for k in hyperparameter_names()}
+    params.update({f"training.{k}": v for k, v in block.get("training", {}).items()})
+    params.update({k: spec[k] for k in WINDOW_KEYS})
+    params["family"] = family_name
+    return params
+
+
+def family_metrics(metrics: dict, label: str) -> dict[str, float]:
+    """The family's scores and every baseline's, as ``mase`` … and ``naive_mase`` …."""
+    out = {k: metrics[label][k] for k in SCORES}
+    for baseline in ("naive", "seasonal_naive"):
+        out.update({f"{baseline}_{k}": metrics[baseline][k] for k in SCORES})
+    return out
+
+
+def git_commit() -> str | None:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=5, check=False)
+    except OSError:
+        return None
+    return result.stdout.strip() or None
+
+
+def requirements() -> list[str]:
+    # Stated, not inferred: inference reloads the model in a subprocess, slow and fragile.
+    import tensorflow as tf
+
+    return [f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}",
+            f"seqcast=={seqcast.__version__}"]
+
+
+def log_family_run(label: str, block: dict, spec: dict, data: dict, metrics: dict,
+                   history: dict, model: keras.Model, figures: dict) -> str:
+    """Log one family as a child of the active run; returns the child's run id."""
+    tags = {"model_family": block["family"], "namespace": label, "dataset": data.get("name"),
+            "data_end": spec["end"], "device": history["device"]}
+    commit = git_commit()
+    if commit:
+        tags["git_commit"] = commit
+    with mlflow.start_run(run_name=label, nested=True, tags=tags) as run:
+        mlflow.log_params(run_params(block["family"], block, spec))
+        client = mlflow.tracking.MlflowClient()
+        history_metrics = [
+            mlflow.entities.Metric(key, float(value), 0, step)
+            for key in ("loss", "val_loss")
+            for step, value in enumerate(history[key], start=1)
+        ]
+        client.log_batch(run.info.run_id, metrics=history_metrics)
+        mlflow.log_metrics({**family_metrics(metrics, label),
+                            "best_epoch": history["best_epoch"],
+                            "train_seconds": history["seconds"]})
+        for name, figure in figures.items():
+            mlflow.log_figure(figure, f"{name}.png")
+        example = np.zeros((1, *model.input_shape[1:]), dtype=np.float32)
+        # The tensorflow flavour: mlflow.keras' save_model writes the input example before
+        # creating its folder (MLflow 3.17).
+        mlflow.tensorflow.log_model(
+            model, name="model",
+            signature=infer_signature(example, model.predict(example, verbose=0)),
+            input_example=example, pip_requirements=requirements(),
+        )
+        logger.info("logged %s as MLflow run %s", label, run.info.run_id)
+        return run.info.run_id
+
+
+def track_family(forecasts, series, window_spec: dict, data: dict, block: dict, metrics: dict,
+                 history: dict, model: keras.Model, label: str) -> dict:
+    """Node: the family's child run with its own plots; returns ``{run_id, family, mase}``."""
+    import matplotlib.pyplot as plt
+
+    from seqcast.pipelines.evaluation.nodes import BASELINES, plot_forecasts, plot_losses
+
+    rows = forecasts[forecasts["model"].isin([label, *BASELINES])]
+    figures = {"forecasts": plot_forecasts(rows, series, window_spec),
+               "losses": plot_losses(history)}
+    try:
+        run_id = log_family_run(label, block, window_spec, data, metrics, history, model,
+                                figures)
+    finally:
+        for figure in figures.values():
+            plt.close(figure)
+    return {"run_id": run_id, "namespace": label, "family": block["family"],
+            "mase": metrics[label]["mase"]}
+
+
+def log_run_summary(metrics: dict, window_spec: dict) -> None:
+    """Node: the parent run's data summary and every model's and baseline's scores."""
+    mlflow.log_params({
+        "series.n_points": window_spec["n_points"], "series.start": window_spec["start"],
+        "series.end": window_spec["end"], "series.frequency": window_spec["frequency"],
+        "series.features": ",".join(window_spec["features"]),
+        "series.test_start": window_spec["test_start_at"],
+    })
+    mlflow.log_metrics({f"{name}_{k}": v for name, scores in metrics.items()
+                        for k, v in scores.items()})
