@@ -101,3 +101,21 @@ def run_kedro(path: Path, pipelines: list[str] | None = None, params: dict | Non
         # run ends with its process, a test must pop it or the next session would reuse it.
         while mlflow.active_run():
             mlflow.end_run()
+
+
+# Small, quick models for pipeline tests: the wiring is under test here, not the accuracy.
+FAST = {
+    "cnn_lstm": {"model": {"filters": 8, "units": 8}, "training": {"epochs": 3, "patience": 3}},
+    "lstm": {"model": {"units": 8}, "training": {"epochs": 3, "patience": 3}},
+}
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory):
+    """One default ``kedro run`` (fast models) in a project copy, shared by read-only tests."""
+    path = copy_project(tmp_path_factory.mktemp("trained"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(path)
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{path / 'mlflow.db'}")
+        run_kedro(path, params=FAST)
+        yield path

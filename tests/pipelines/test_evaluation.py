@@ -1,0 +1,94 @@
+"""`kedro run` end to end: backtests, metrics.json, plots, and what reaches MLflow."""
+
+from __future__ import annotations
+
+import json
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from seqcast.pipelines.evaluation.nodes import baseline_backtest
+from seqcast.tracking import hyperparameter_names
+
+NAMES = {"cnn_lstm", "lstm", "naive", "seasonal_naive"}
+
+
+@pytest.fixture(scope="module")
+def runs(trained_project):
+    mlflow.set_tracking_uri(f"sqlite:///{trained_project / 'mlflow.db'}")
+    return mlflow.search_runs(experiment_names=["seqcast"])
+
+
+def test_outputs_are_written(trained_project):
+    reporting = trained_project / "data/08_reporting"
+    metrics = json.loads((reporting / "metrics.json").read_text())
+    assert set(metrics) == NAMES
+    for scores in metrics.values():
+        assert set(scores) == {"mase", "smape", "rmse", "mae"}
+        assert all(np.isfinite(v) and v >= 0 for v in scores.values())
+    for plot in ("forecasts.png", "losses.png"):
+        assert (reporting / plot).stat().st_size > 10_000
+    forecasts = pd.read_csv(trained_project / "data/07_model_output/backtest_forecasts.csv",
+                            parse_dates=["timestamp", "origin"])
+    assert set(forecasts["model"]) == NAMES
+    assert list(forecasts.columns) == ["timestamp", "origin", "model", "target", "step",
+                                       "forecast", "actual"]
+    assert len(forecasts) == 4 * 8 * 7  # models × origins × horizon
+    # every forecast lies after its origin, inside the test period, from the same origins
+    assert (forecasts["timestamp"] > forecasts["origin"]).all()
+    assert forecasts["timestamp"].min() == pd.Timestamp("2015-11-06")
+    assert forecasts.groupby("model")["origin"].nunique().eq(8).all()
+    versions = list((trained_project / "data/06_models/lstm.keras").iterdir())
+    assert len(versions) == 1 and (versions[0] / "lstm.keras").exists()
+
+
+def test_baselines_at_the_origins_by_hand(trained_project):
+    series = pd.read_parquet(trained_project / "data/02_intermediate/series.parquet")
+    spec = json.loads((trained_project / "data/05_model_input/window_spec.json").read_text())
+    table = baseline_backtest(series, spec)
+    y = series["temp_max"].to_numpy()
+    origin = 1461 - 8 * 7 - 1  # the first origin: last point before the test period
+    first = table[table["origin"] == series.index[origin]]
+    naive = first[first["model"] == "naive"]["forecast"].to_numpy()
+    seasonal = first[first["model"] == "seasonal_naive"]["forecast"].to_numpy()
+    np.testing.assert_array_equal(naive, np.full(7, y[origin]))
+    np.testing.assert_array_equal(seasonal, y[origin - 6 : origin + 1])
+
+
+def test_one_parent_run_with_one_child_per_family(runs):
+    parents = runs[runs["tags.mlflow.parentRunId"].isna()]
+    children = runs[runs["tags.mlflow.parentRunId"].notna()]
+    assert len(parents) == 1 and len(children) == 2
+    assert set(children["tags.mlflow.parentRunId"]) == {parents["run_id"].iloc[0]}
+    assert set(children["tags.model_family"]) == {"cnn_lstm", "lstm"}
+    assert set(children["tags.dataset"]) == {"seattle-weather"}
+    assert set(children["tags.data_end"]) == {"2015-12-31 00:00:00"}
+    parent = parents.iloc[0]
+    assert parent["params.series.n_points"] == "1461"
+    assert parent["metrics.cnn_lstm_mase"] > 0
+
+
+def test_children_carry_the_same_keys(runs, trained_project):
+    children = runs[runs["tags.mlflow.parentRunId"].notna()]
+    expected = {f"params.model.{k}" for k in hyperparameter_names()} | {
+        f"params.{k}" for k in ("n_seq", "n_steps", "lookback", "horizon", "season_length",
+                                "origins")
+    } | {f"metrics.{b}{k}" for b in ("", "naive_", "seasonal_naive_")
+         for k in ("mase", "smape", "rmse", "mae")}
+    for _, child in children.iterrows():
+        present = {c for c in runs.columns if pd.notna(child[c])}
+        assert expected <= present, expected - present
+    assert set(children["params.model.filters"]) == {"8", "n/a"}
+    client = mlflow.tracking.MlflowClient()
+    metrics = json.loads((trained_project / "data/08_reporting/metrics.json").read_text())
+    for _, child in children.iterrows():
+        history = client.get_metric_history(child["run_id"], "val_loss")
+        assert [m.step for m in history] == [1, 2, 3]
+        assert child["metrics.mase"] == pytest.approx(metrics[child["tags.namespace"]]["mase"])
+        artifacts = {a.path for a in client.list_artifacts(child["run_id"])}
+        assert {"forecasts.png", "losses.png"} <= artifacts
+        models = mlflow.search_logged_models(filter_string=f"source_run_id='{child['run_id']}'",
+                                             output_format="list")
+        assert len(models) == 1 and models[0].name == "model"
