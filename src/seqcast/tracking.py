@@ -74,8 +74,8 @@ def requirements() -> list[str]:
 
 
 def log_family_run(label: str, block: dict, spec: dict, data: dict, metrics: dict,
-                   history: dict, model: keras.Model, figures: dict) -> str:
-    """Log one family as a child of the active run; returns the child's run id."""
+                   history: dict, model: keras.Model, figures: dict) -> dict:
+    """Log one family as a child of the active run: ``{run_id, model_uri}``."""
     tags = {"model_family": block["family"], "namespace": label, "dataset": data.get("name"),
             "data_end": spec["end"], "device": history["device"]}
     commit = git_commit()
@@ -98,18 +98,21 @@ def log_family_run(label: str, block: dict, spec: dict, data: dict, metrics: dic
         example = np.zeros((1, *model.input_shape[1:]), dtype=np.float32)
         # The tensorflow flavour: mlflow.keras' save_model writes the input example before
         # creating its folder (MLflow 3.17).
-        mlflow.tensorflow.log_model(
+        info = mlflow.tensorflow.log_model(
             model, name="model",
             signature=infer_signature(example, model.predict(example, verbose=0)),
             input_example=example, pip_requirements=requirements(),
         )
         logger.info("logged %s as MLflow run %s", label, run.info.run_id)
-        return run.info.run_id
+        return {"run_id": run.info.run_id, "model_uri": info.model_uri}
 
 
 def track_family(forecasts, series, window_spec: dict, data: dict, block: dict, metrics: dict,
                  history: dict, model: keras.Model, label: str) -> dict:
-    """Node: the family's child run with its own plots; returns ``{run_id, family, mase}``."""
+    """Node: the family's child run with its own plots.
+
+    Returns ``{run_id, model_uri, namespace, family, mase}`` for the registry.
+    """
     import matplotlib.pyplot as plt
 
     from seqcast.pipelines.evaluation.nodes import BASELINES, plot_forecasts, plot_losses
@@ -118,12 +121,12 @@ def track_family(forecasts, series, window_spec: dict, data: dict, block: dict, 
     figures = {"forecasts": plot_forecasts(rows, series, window_spec),
                "losses": plot_losses(history)}
     try:
-        run_id = log_family_run(label, block, window_spec, data, metrics, history, model,
+        logged = log_family_run(label, block, window_spec, data, metrics, history, model,
                                 figures)
     finally:
         for figure in figures.values():
             plt.close(figure)
-    return {"run_id": run_id, "namespace": label, "family": block["family"],
+    return {**logged, "namespace": label, "family": block["family"],
             "mase": metrics[label]["mase"]}
 
 

@@ -1,0 +1,5 @@
+"""Batch inference from the registered champion."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

@@ -1,0 +1,73 @@
+"""Batch inference: the next ``horizon`` steps from the registered champion."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.frequencies import to_offset
+
+from seqcast import registry
+from seqcast.models import FAMILIES
+from seqcast.pipelines.ingestion.nodes import as_list
+
+logger = logging.getLogger(__name__)
+
+
+def choose_namespace(forecast: dict) -> str:
+    """The configured namespace, else the champion with the lowest recorded MASE."""
+    if forecast.get("namespace"):
+        return forecast["namespace"]
+    recorded = {}
+    for namespace in FAMILIES:
+        current = registry.champion(registry.model_name(namespace))
+        if current is not None:
+            recorded[namespace] = float(current.tags.get("mase", "inf"))
+    if not recorded:
+        raise registry.NoChampionError(
+            f"no champion among {[registry.model_name(n) for n in FAMILIES]}; run the retrain "
+            "pipeline first (kedro run --pipelines retrain, or make retrain)"
+        )
+    return min(recorded, key=recorded.get)
+
+
+def forecast_next(series: pd.DataFrame, data: dict, forecast: dict) -> pd.DataFrame:
+    """Forecast ``origin+1 … origin+horizon`` from the last ``lookback`` points of ``series``.
+
+    Returns ``timestamp, target, forecast, model, version, origin`` rows.
+    """
+    namespace = choose_namespace(forecast)
+    name = registry.model_name(namespace)
+    model, version = registry.load_champion(name)
+    trained_on = version.tags.get("features", "").split(",")
+    if trained_on != list(series.columns):
+        raise ValueError(
+            f"{data.get('path', 'series')}: the data has features {list(series.columns)} but "
+            f"{name} version {version.version} was trained on {trained_on}; align "
+            "params:data.features or retrain"
+        )
+    shape = model.input_shape[1:]  # (n_seq, n_steps, n_features) or (lookback, n_features)
+    lookback = int(np.prod(shape[:-1]))
+    if len(series) < lookback:
+        raise ValueError(
+            f"{data.get('path', 'series')}: {len(series)} points, but {name} needs the last "
+            f"{lookback} to forecast"
+        )
+    history = series.to_numpy(np.float32)[-lookback:].reshape(1, *shape)
+    values = np.asarray(model.predict(history, verbose=0))[0]  # (horizon, n_targets)
+    frequency = to_offset(pd.infer_freq(series.index))
+    steps = pd.date_range(series.index[-1], periods=len(values) + 1, freq=frequency)[1:]
+    targets = as_list(data["targets"])
+    table = pd.DataFrame({
+        "timestamp": np.repeat(steps, len(targets)),
+        "target": np.tile(targets, len(values)),
+        "forecast": values.reshape(-1).astype(np.float64),
+    })
+    table["model"], table["version"] = name, int(version.version)
+    table["origin"] = series.index[-1]
+    logger.info("forecast %d steps after %s with %s version %s", len(values),
+                series.index[-1], name, version.version)
+    return table
+
+
