@@ -4,6 +4,15 @@ import os
 
 from kedro.config import OmegaConfigLoader
 
+from seqcast.hooks import RetrainLock, TrackingServerCheck
+
+# Bound MLflow's HTTP retries (default: 7 retries with backoff, minutes against a dead server).
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+
+HOOKS = (TrackingServerCheck(), RetrainLock())
+
 
 def _env_or(name: str, default: str | None = None) -> str | None:
     """Resolver ``${env_or:NAME,default}``: an environment variable with a default.

@@ -6,7 +6,6 @@ import logging
 
 import mlflow
 import pandas as pd
-from filelock import FileLock
 
 from seqcast import registry
 from seqcast.pipelines.evaluation.nodes import evaluate
@@ -35,8 +34,9 @@ def decide(series: pd.DataFrame, window_spec: dict, tracked: dict, metrics: dict
     The champion is re-scored on the same, latest origins as the challenger. The challenger
     is promoted when there is no champion, or when its MASE is at most
     ``champion_mase * (1 - margin)``. Decision, scores and margin are tagged on the
-    challenger's version and logged to the run. One job at a time decides (a file lock), and
-    the alias moves only if nobody moved it meanwhile (compare-and-set).
+    challenger's version and logged to the run. One job at a time runs on a machine (the
+    ``RetrainLock`` hook), and the alias moves only if nobody moved it meanwhile
+    (compare-and-set), which also holds for jobs on other machines.
 
     Returns ``{namespace, model, version, challenger_mase, champion_version, champion_mase,
     margin, decision}``.
@@ -44,20 +44,20 @@ def decide(series: pd.DataFrame, window_spec: dict, tracked: dict, metrics: dict
     name = registry.model_name(label)
     margin = float(retrain["margin"])
     challenger = float(metrics[label]["mase"])
-    with FileLock(retrain["lock_file"], timeout=float(retrain["lock_timeout"])):
-        current = registry.champion(name)
-        previous = current.version if current else None
-        best = champion_mase(series, window_spec, name, current) if current else None
-        version = registry.register(name, tracked["model_uri"], {
-            "features": ",".join(window_spec["features"]), "data_end": window_spec["end"],
-            "mase": f"{challenger:.6f}", "run_id": tracked["run_id"],
-        }).version
-        better = best is None or challenger <= best * (1 - margin)
-        promoted = better and registry.move_champion(name, version, previous)
-        decision = "promoted" if promoted else "kept"
-        if current is not None:
-            registry.tag_version(name, previous, {"mase": f"{best:.6f}",
-                                                  "data_end": window_spec["end"]})
+    current = registry.champion(name)
+    previous = current.version if current else None
+    best = champion_mase(series, window_spec, name, current) if current else None
+    version = registry.register(name, tracked["model_uri"], {
+        "features": ",".join(window_spec["features"]), "data_end": window_spec["end"],
+        "mase": f"{challenger:.6f}", "run_id": tracked["run_id"],
+    }).version
+    better = best is None or challenger <= best * (1 - margin)
+    promoted = better and registry.move_champion(name, version, previous)
+    decision = "promoted" if promoted else "kept"
+    if current is not None:
+        # the champion's latest score on the newest origins, which forecast ranks by
+        registry.tag_version(name, previous, {"mase": f"{best:.6f}",
+                                              "data_end": window_spec["end"]})
     record = {"namespace": label, "model": name, "version": version,
               "challenger_mase": challenger, "champion_version": previous,
               "champion_mase": best, "margin": margin, "decision": decision}

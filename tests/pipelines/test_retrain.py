@@ -1,0 +1,103 @@
+"""Champion/challenger retraining and batch inference against a real registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from seqcast import registry
+from tests.conftest import FAST, run_kedro, synthetic_raw
+
+# Deliberately worse: barely trained, and without window centring (an untrained model with
+# `last` centring is a naive forecast, which is no strawman).
+WORSE = {ns: {**block, "training": {"epochs": 1, "patience": 1, "learning_rate": 1e-5,
+                                    "normalization": "none"}}
+         for ns, block in FAST.items()}
+
+
+def champion_versions(project):
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    found = {ns: registry.champion(registry.model_name(ns)) for ns in ("cnn_lstm", "lstm")}
+    return {ns: str(v.version) if v else None for ns, v in found.items()}
+
+
+def decisions(project):
+    path = project / "data/08_reporting/retrain_decisions.json"
+    return {d["namespace"]: d for d in json.loads(path.read_text())}
+
+
+def test_no_champion_yet_is_a_clear_error(project):
+    with pytest.raises(LookupError, match="run the retrain pipeline first"):
+        run_kedro(project, ["forecast"])
+    assert not (project / "data/07_model_output/forecast.csv").exists()
+
+
+def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
+    run_kedro(project, ["retrain"], params=FAST)
+    assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
+    assert {d["decision"] for d in decisions(project).values()} == {"promoted"}
+
+    run_kedro(project, ["retrain"], params=WORSE)
+    assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
+    for label, decision in decisions(project).items():
+        assert decision["decision"] == "kept" and decision["version"] == 2
+        assert decision["challenger_mase"] > decision["champion_mase"] * 0.98
+        version = MlflowClient().get_model_version(registry.model_name(label), "2")
+        assert version.tags["decision"] == "kept"
+        assert version.tags["champion_version"] == "1"
+        assert version.run_id  # linked to the child run that logged it
+        assert MlflowClient().get_run(version.run_id).data.tags["model_family"] == label
+
+    run_kedro(project, ["forecast"])
+    forecast = pd.read_csv(project / "data/07_model_output/forecast.csv",
+                           parse_dates=["timestamp"])
+    assert len(forecast) == 7 and forecast["version"].eq(1).all()
+    assert list(forecast["timestamp"]) == list(pd.date_range("2016-01-01", periods=7))
+    assert forecast["forecast"].between(-10, 40).all()
+
+    # a failing job leaves the alias where it was
+    raw = pd.read_csv(project / "data/01_raw/seattle-weather.csv")
+    raw.loc[100, "temp_max"] = float("inf")
+    raw.to_csv(project / "data/01_raw/broken.csv", index=False)
+    with pytest.raises(ValueError, match="infinite"):
+        run_kedro(project, ["retrain"], params={**FAST, "data": {"path": "data/01_raw/broken.csv"}})
+    assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
+
+
+def test_forecast_refuses_data_with_other_features(project):
+    run_kedro(project, ["retrain"], params={**FAST})
+    synthetic_raw(400).rename(columns={"load": "temp_max"}).to_csv(
+        project / "data/01_raw/other.csv", index=False)
+    params = {"data": {"path": "data/01_raw/other.csv", "time_column": "ts",
+                       "targets": "temp_max"}}
+    with pytest.raises(ValueError, match=r"has features \['temp_max', 'temp'\] but"):
+        run_kedro(project, ["forecast"], params=params)
+
+
+def test_two_retrains_at_once_promote_once(project):
+    # The store exists already, as on any machine that has run seqcast once: two processes
+    # creating a fresh SQLite store at the same instant race in MLflow's own schema setup.
+    run_kedro(project, ["ingestion"])
+    fast = ",".join(f"{ns}.training.epochs=2,{ns}.model.units=8" for ns in FAST)
+    command = [sys.executable, "-m", "kedro", "run", "--pipelines", "retrain", "--params", fast]
+    jobs = [subprocess.Popen(command, cwd=project, env=dict(os.environ),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for _ in range(2)]
+    outputs = [job.communicate(timeout=600)[0] for job in jobs]
+    assert [job.returncode for job in jobs] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    for label in FAST:
+        name = registry.model_name(label)
+        versions = client.search_model_versions(f"name='{name}'")
+        assert sorted(str(v.version) for v in versions) == ["1", "2"]
+        promoted = [str(v.version) for v in versions if v.tags.get("decision") == "promoted"]
+        assert len(promoted) == 1
+        assert str(client.get_model_version_by_alias(name, "champion").version) == promoted[0]
+    assert sum(out.count("PROMOTED") for out in outputs) == 2  # once per family
