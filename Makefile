@@ -8,7 +8,7 @@ export KEDRO_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install run test ui retrain lint
+.PHONY: install run test ui retrain forecast lint
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ test: install
 
 ui: install
 	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} --host 127.0.0.1 --port $${PORT:-5000}
+
+retrain: install
+	$(BIN)/kedro run --pipelines retrain
+
+forecast: install
+	$(BIN)/kedro run --pipelines forecast
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

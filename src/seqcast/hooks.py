@@ -62,7 +62,7 @@ class TrackingServerCheck:
 
     TIMEOUT_S = 5
 
-    @hook_impl
+    @hook_impl(tryfirst=True)  # before kedro-mlflow's own set-up contacts the server
     def after_context_created(self, context):
         uri = os.environ.get("MLFLOW_TRACKING_URI", "")
         if not uri.startswith(("http://", "https://")):

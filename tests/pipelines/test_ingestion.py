@@ -131,3 +131,18 @@ def test_off_grid_timestamp_is_refused(raw, data_params, window_params):
     raw.loc[3, "ts"] = "2020-01-04 06:00"
     with pytest.raises(DataValidationError, match="off the D grid.*2020-01-04 06:00"):
         clean(raw, {**data_params, "frequency": "D"}, window_params)
+
+
+N_INT = 120
+DAYS = pd.date_range("1958-03-29", periods=N_INT, freq="D").strftime("%Y%m%d").astype(int)
+
+
+@pytest.mark.parametrize(("stamps", "first"), [
+    (DAYS, "1958-03-29"),  # yyyymmdd, read from CSV as integers
+    (np.arange(1700, 1700 + N_INT), "1700-01-01"),  # bare years
+])
+def test_integer_timestamps_are_read_as_dates(stamps, first, data_params, window_params):
+    raw = pd.DataFrame({"ts": stamps, "load": np.sin(np.arange(N_INT)),
+                        "temp": np.cos(np.arange(N_INT))})
+    series = clean(raw, data_params, {**window_params, "origins": 2, "validation_origins": 2})
+    assert series.index[0] == pd.Timestamp(first) and len(series) == N_INT

@@ -81,6 +81,10 @@ def _numeric(raw: pd.DataFrame, columns: list[str], where: str) -> pd.DataFrame:
 
 def _timestamps(raw: pd.DataFrame, time_column: str, where: str) -> pd.DatetimeIndex:
     text = raw[time_column]
+    if pd.api.types.is_numeric_dtype(text):
+        # CSV readers turn 19580329 or 1958 into integers; as numbers pandas would read them
+        # as nanoseconds since 1970, so parse their text instead.
+        text = text.astype("string")
     parsed = pd.to_datetime(text, errors="coerce", format="mixed")
     bad = parsed.isna()
     if bad.any():

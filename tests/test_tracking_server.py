@@ -1,0 +1,92 @@
+"""seqcast against a real `mlflow server` on a loopback port, and against one that is down."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import FAST, run_kedro
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`mlflow server` with a SQLite backend and an artifact folder; stopped afterwards."""
+    root = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    uri = f"http://127.0.0.1:{port}"
+    log = (root / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{root / 'backend.db'}",
+         "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{uri}/health", timeout=2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((root / "server.log").read_text()[-3000:]) from None
+                time.sleep(0.5)
+        yield uri, root
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def test_retrain_against_a_tracking_server(server, project, monkeypatch):
+    uri, root = server
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    run_kedro(project, ["retrain"], params=FAST)
+    assert not (project / "mlflow.db").exists()  # nothing went to the embedded store
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("seqcast")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 1 and len(children) == 2
+    assert {c.data.tags["model_family"] for c in children} == {"cnn_lstm", "lstm"}
+    for child in children:
+        assert child.data.tags["mlflow.parentRunId"] == parents[0].info.run_id
+        assert {"mase", "seasonal_naive_mase", "val_loss"} <= set(child.data.metrics)
+        assert {"forecasts.png", "losses.png"} <= {a.path for a in
+                                                   client.list_artifacts(child.info.run_id)}
+    assert "metrics.json" in {a.path for a in client.list_artifacts(parents[0].info.run_id)}
+    for family in ("cnn_lstm", "lstm"):
+        version = client.get_model_version_by_alias(f"seqcast-{family}", "champion")
+        assert version.run_id in {c.info.run_id for c in children}
+    # the artifacts live in the server's artifact folder, not in the project
+    assert any((root / "artifacts").rglob("metrics.json"))
+    assert not (project / "mlruns").exists()
+
+
+def test_unreachable_server_fails_fast_and_writes_nothing(project, monkeypatch):
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    started = time.monotonic()
+    with pytest.raises(ConnectionError, match=f"MLflow tracking server {uri}"):
+        run_kedro(project, ["ingestion", "windowing"])
+    assert time.monotonic() - started < 15
+    assert not (project / "data/02_intermediate/series.parquet").exists()
+    assert not (project / "mlflow.db").exists()
+    mlflow.set_tracking_uri(None)
