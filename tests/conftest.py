@@ -110,6 +110,21 @@ FAST = {
 }
 
 
+@pytest.fixture
+def python3_kernel(tmp_path_factory, monkeypatch) -> str:
+    """A ``python3`` kernelspec running this interpreter (the project's venv), found first.
+
+    Jupyter would otherwise take the first ``python3`` on its path, which on a developer's
+    machine may be a global Jupyter's, with neither seqcast nor Kedro installed.
+    """
+    from ipykernel.kernelspec import write_kernel_spec
+
+    root = tmp_path_factory.mktemp("jupyter")
+    write_kernel_spec(root / "kernels" / "python3")  # argv: sys.executable -m ipykernel_launcher
+    monkeypatch.setenv("JUPYTER_PATH", str(root))  # JUPYTER_PATH comes before every other path
+    return "python3"
+
+
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory):
     """One default ``kedro run`` (fast models) in a project copy, shared by read-only tests."""
@@ -118,4 +133,4 @@ def trained_project(tmp_path_factory):
         patch.chdir(path)
         patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{path / 'mlflow.db'}")
         run_kedro(path, params=FAST)
-        yield path
+    return path

@@ -6,27 +6,11 @@ import json
 import shutil
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
 
 from tests.conftest import ROOT, run_kedro
 
 NOTEBOOK = ROOT / "notebooks" / "01_explore.ipynb"
-
-
-@pytest.fixture
-def python3_kernel(tmp_path_factory, monkeypatch) -> str:
-    """A ``python3`` kernelspec running this interpreter (the project's venv), found first.
-
-    Jupyter would otherwise take the first ``python3`` on its path, which on a developer's
-    machine may be a global Jupyter's, with neither seqcast nor Kedro installed.
-    """
-    from ipykernel.kernelspec import write_kernel_spec
-
-    root = tmp_path_factory.mktemp("jupyter")
-    write_kernel_spec(root / "kernels" / "python3")  # argv: sys.executable -m ipykernel_launcher
-    monkeypatch.setenv("JUPYTER_PATH", str(root))  # JUPYTER_PATH comes before every other path
-    return "python3"
 
 
 def test_notebook_is_committed_clean():

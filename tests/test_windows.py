@@ -19,7 +19,7 @@ def test_splits_follow_the_design():
     # the last training target ends just before validation; no target of a training window
     # falls in validation or test
     assert train[-1] + 12 + 5 - 1 == validation_start - 1
-    val = GEOMETRY.validation_starts(n)
+    val = np.asarray(GEOMETRY.validation_starts(n))
     assert (val + 12 >= validation_start).all() and (val + 12 + 5 <= test_start).all()
     test = GEOMETRY.test_starts(n)
     # block k forecasts points N-k*H … N-k*H+H-1 from everything before them
@@ -55,7 +55,7 @@ def test_nested_and_flat_layouts_agree():
 
 def test_shuffle_is_a_seeded_permutation_per_pass():
     values = np.arange(200, dtype=np.float32).reshape(200, 1)
-    stream = WindowStream(values, np.arange(150), 10, 5, [0], batch_size=32, shuffle=True, seed=3)
+    stream = WindowStream(values, range(150), 10, 5, [0], batch_size=32, shuffle=True, seed=3)
     first = np.concatenate([x[:, 0, 0] for x, _ in stream])
     second = np.concatenate([x[:, 0, 0] for x, _ in stream])
     assert sorted(first) == list(range(150)) and sorted(second) == list(range(150))

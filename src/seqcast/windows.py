@@ -95,16 +95,16 @@ class WindowGeometry:
         test_start = n_points - self.test_points
         return test_start - self.validation_points, test_start
 
-    def train_starts(self, n_points: int) -> np.ndarray:
+    def train_starts(self, n_points: int) -> range:
         """Starts of windows whose targets all lie before the validation period."""
         validation_start, _ = self.boundaries(n_points)
-        return np.arange(0, validation_start - self.lookback - self.horizon + 1, dtype=np.int64)
+        return range(0, validation_start - self.lookback - self.horizon + 1)
 
-    def validation_starts(self, n_points: int) -> np.ndarray:
+    def validation_starts(self, n_points: int) -> range:
         """Starts of windows whose targets all lie inside the validation period."""
         validation_start, test_start = self.boundaries(n_points)
         first = max(validation_start - self.lookback, 0)
-        return np.arange(first, test_start - self.lookback - self.horizon + 1, dtype=np.int64)
+        return range(first, test_start - self.lookback - self.horizon + 1)
 
     def test_starts(self, n_points: int) -> np.ndarray:
         """One window per test block k = origins … 1 (DESIGN.md), oldest first."""
@@ -122,17 +122,19 @@ def window_view(values: np.ndarray, width: int) -> np.ndarray:
 class WindowStream:
     """Batches of ``(inputs, targets)`` cut on the fly from a flat series.
 
-    ``values`` is ``(N, n_features)`` float32; ``starts`` picks the windows. Inputs come as
+    ``values`` is ``(N, n_features)`` float32; ``starts`` (a ``range``, or an array of
+    indices) picks the windows. Inputs come as
     ``(batch, lookback, n_features)``, or ``(batch, n_seq, n_steps, n_features)`` when
     ``n_seq`` is given (a free reshape); targets as ``(batch, horizon, n_targets)`` from the
     columns ``target_index``, optionally standardised with ``target_scale=(mean, std)``.
-    With ``shuffle`` every pass draws a new order from ``seed`` and the pass number.
+    With ``shuffle`` every pass reshuffles one int32 order in place from ``seed`` and the
+    pass number: the only per-window memory is 4 bytes, whatever the lookback.
     """
 
     def __init__(
         self,
         values: np.ndarray,
-        starts: np.ndarray,
+        starts: range | np.ndarray,
         lookback: int,
         horizon: int,
         target_index: list[int],
@@ -143,10 +145,11 @@ class WindowStream:
         target_scale: tuple[np.ndarray, np.ndarray] | None = None,
     ):
         self.values = np.ascontiguousarray(values, dtype=np.float32)
-        self.starts = np.asarray(starts, dtype=np.int64)
-        if len(self.starts) and (
-            self.starts.min() < 0 or self.starts.max() + lookback + horizon > len(self.values)
-        ):
+        self.starts = starts if isinstance(starts, range) else np.asarray(starts, np.int64)
+        if len(self.starts):
+            lo, hi = ((self.starts[0], self.starts[-1]) if isinstance(self.starts, range)
+                      else (self.starts.min(), self.starts.max()))
+        if len(self.starts) and (lo < 0 or hi + lookback + horizon > len(self.values)):
             raise WindowConfigError("window starts fall outside the series")
         self.lookback, self.horizon = lookback, horizon
         self.target_index = list(target_index)
@@ -157,6 +160,7 @@ class WindowStream:
         )
         self._view = window_view(self.values, lookback + horizon)
         self._passes = 0
+        self._order: np.ndarray | None = None
 
     def __len__(self) -> int:
         return (len(self.starts) + self.batch_size - 1) // self.batch_size
@@ -170,12 +174,21 @@ class WindowStream:
             return (self.n_seq, self.lookback // self.n_seq, self.n_features)
         return (self.lookback, self.n_features)
 
-    def _order(self) -> np.ndarray:
+    def _positions(self) -> np.ndarray | None:
+        """This pass's order of positions in ``starts`` (None: in order)."""
         if not self.shuffle:
-            return self.starts
-        rng = np.random.default_rng([self.seed, self._passes])
+            return None
+        if self._order is None:
+            n = len(self.starts)
+            self._order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
+        np.random.default_rng([self.seed, self._passes]).shuffle(self._order)
         self._passes += 1
-        return self.starts[rng.permutation(len(self.starts))]
+        return self._order
+
+    def _starts_at(self, positions: np.ndarray) -> np.ndarray:
+        if isinstance(self.starts, range):
+            return positions + self.starts.start
+        return self.starts[positions]
 
     def batch(self, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One gather: ``(inputs, targets)`` for the windows at ``starts``."""
@@ -189,9 +202,13 @@ class WindowStream:
         return x, y
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        order = self._order()
-        for i in range(0, len(order), self.batch_size):
-            yield self.batch(order[i : i + self.batch_size])
+        order, n = self._positions(), len(self.starts)
+        for i in range(0, n, self.batch_size):
+            if order is None:
+                positions = np.arange(i, min(i + self.batch_size, n))
+            else:
+                positions = order[i : i + self.batch_size]
+            yield self.batch(self._starts_at(positions))
 
     def dataset(self, prefetch: int = 2):
         """The stream as a ``tf.data.Dataset`` (one Python gather per batch, prefetched)."""
