@@ -71,7 +71,7 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
     assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
 
 
-def test_forecast_refuses_data_with_other_features(project):
+def test_forecast_refuses_data_it_cannot_use(project):
     run_kedro(project, ["retrain"], params={**FAST})
     synthetic_raw(400).rename(columns={"load": "temp_max"}).to_csv(
         project / "data/01_raw/other.csv", index=False)
@@ -79,6 +79,17 @@ def test_forecast_refuses_data_with_other_features(project):
                        "targets": "temp_max"}}
     with pytest.raises(ValueError, match=r"has features \['temp_max', 'temp'\] but"):
         run_kedro(project, ["forecast"], params=params)
+
+    raw = pd.read_csv(project / "data/01_raw/seattle-weather.csv").drop(columns="weather")
+    raw.tail(20).to_csv(project / "data/01_raw/recent.csv", index=False)
+    short = {"data": {"path": "data/01_raw/recent.csv"},
+             "windows": {"n_seq": 1, "n_steps": 2, "horizon": 1, "season_length": 1,
+                         "origins": 1, "validation_origins": 1},
+             "forecast": {"namespace": "lstm"}}
+    with pytest.raises(ValueError, match="recent.csv: 20 points, but seqcast-lstm needs the "
+                                         "last 28"):
+        run_kedro(project, ["forecast"], params=short)
+    assert not (project / "data/07_model_output/forecast.csv").exists()
 
 
 def test_two_retrains_at_once_promote_once(project):
