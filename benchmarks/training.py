@@ -24,7 +24,7 @@ from keras import layers as kl
 
 from seqcast.models import build_forecaster, family
 from seqcast.pipelines.ingestion.nodes import clean_series
-from seqcast.pipelines.training.nodes import _streams, training_device
+from seqcast.pipelines.training.nodes import _streams, compile_for, training_device
 from seqcast.pipelines.windowing.nodes import make_window_spec
 from seqcast.windows import WindowGeometry
 
@@ -33,10 +33,12 @@ SYNTHETIC_WINDOWS = {"n_seq": 12, "n_steps": 14, "horizon": 24, "lookback": None
                      "season_length": 24, "origins": 4, "validation_origins": 4}
 
 
-def timed_fit(model, training: dict, x, epochs: int, y=None, jit="auto") -> np.ndarray:
-    """``(epochs, 2)``: wall and process CPU seconds per epoch after one untimed warm-up."""
-    model.compile(optimizer=keras.optimizers.Adam(float(training["learning_rate"])),
-                  loss=training["loss"], jit_compile=jit)
+def timed_fit(model, training: dict, x, epochs: int, y=None) -> np.ndarray:
+    """``(epochs, 2)``: wall and process CPU seconds per epoch after one untimed warm-up.
+
+    ``model`` comes compiled: seqcast's by ``compile_for`` (as train_model), the seed's with
+    Keras' defaults.
+    """
     marks: list[tuple[float, float]] = []  # (wall, CPU) at each epoch's begin and end
     mark = lambda *_: marks.append((time.perf_counter(), time.process_time()))  # noqa: E731
     clock = keras.callbacks.LambdaCallback(on_epoch_begin=mark, on_epoch_end=mark)
@@ -104,21 +106,16 @@ def main() -> None:
     parser.add_argument("--families", default="cnn_lstm,lstm")
     parser.add_argument("--points", type=int, default=20_000, help="synthetic series length")
     parser.add_argument("--features", type=int, default=2, help="synthetic series features")
-    parser.add_argument("--xla", action="store_true", help="what-if: seqcast compiled with "
-                        "jit_compile=True, op determinism off (the seed keeps Keras' default)")
     args = parser.parse_args()
     params = yaml.safe_load((ROOT / "conf/base/parameters.yml").read_text())
     blocks = yaml.safe_load((ROOT / "conf/base/parameters_training.yml").read_text())
-    if not args.xla:
-        tf.config.experimental.enable_op_determinism()  # as train_model (deterministic: true)
-
     device, _ = training_device()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"machine: {cores} usable cores ({os.cpu_count()} CPUs), {platform.machine()}, "
           f"load avg {os.getloadavg()[0]:.2f}; TF {tf.__version__}, Keras {keras.__version__}")
     print(f"device: {device}; GPU used: " + ("yes; cuDNN LSTM kernels: possible (default LSTM "
           "args), not verified" if device != "CPU" else "no (CPU); cuDNN LSTM kernels: n/a"))
-    mode = "XLA, no op determinism (what-if)" if args.xla else "train_model's (op determinism)"
+    mode = "train_model's compile_for (XLA on CPU)"
     print(f"timed epochs after 1 warm-up: {args.epochs} (nseq12), {args.default_epochs} "
           f"(default); seqcast settings: {mode}; seed's window loop not in its samples/s\n")
 
@@ -135,9 +132,9 @@ def main() -> None:
             keras.utils.set_random_seed(seed)
             train, _ = _streams(series, spec, nested, int(training["batch_size"]), seed)
             trainable, _ = build_forecaster(name, spec, model, training["normalization"])
+            compile_for(trainable, training, device)
             n = len(train.starts)
-            ours = timed_fit(trainable, training, train.dataset(), epochs,
-                             jit=True if args.xla else "auto")
+            ours = timed_fit(trainable, training, train.dataset(), epochs)
             feed = -time.perf_counter()  # the input pipeline alone, one pass, no model
             sum(1 for _ in train.dataset())
             feed = n / (feed + time.perf_counter())
@@ -146,7 +143,10 @@ def main() -> None:
             x, y = seed_windows(series, spec, nested)
             loop += time.perf_counter()
             assert len(x) == n and x.shape[1:] == train.input_shape(), (x.shape, n)
-            theirs = timed_fit(seed_model(name, spec, model), training, x, epochs, y)
+            seed_net = seed_model(name, spec, model)
+            seed_net.compile(optimizer=keras.optimizers.Adam(float(training["learning_rate"])),
+                             loss=training["loss"])
+            theirs = timed_fit(seed_net, training, x, epochs, y)
             rows.append((size, name, n, ours, theirs, feed, loop))
             print(f"  {name}: {epochs} epochs, wall/CPU s: seqcast {ours.sum(0).round(2)}, "
                   f"seed {theirs.sum(0).round(2)}", flush=True)

@@ -27,6 +27,24 @@ def training_device() -> tuple[str, tf.distribute.Strategy]:
     return "CPU", tf.distribute.get_strategy()
 
 
+def compile_for(trainable: keras.Model, training: dict, device: str) -> None:
+    """Compile with Adam and the configured loss; XLA on the CPU.
+
+    On the CPU, XLA fuses each LSTM's per-step loop (about 2x the samples/s of plain graph
+    mode, ``benchmarks/training.py``) and is deterministic by itself, so op determinism,
+    which would refuse XLA, is only needed without it. On a GPU Keras keeps the cuDNN LSTM
+    kernels, which XLA would replace.
+    """
+    xla = bool(training.get("xla", True)) and device == "CPU"
+    if training.get("deterministic", True) and not xla:
+        tf.config.experimental.enable_op_determinism()
+    trainable.compile(
+        optimizer=keras.optimizers.Adam(float(training["learning_rate"])),
+        loss=training.get("loss", "mse"),
+        jit_compile=True if xla else "auto",
+    )
+
+
 def _streams(series: pd.DataFrame, spec: dict, nested: bool, batch_size: int, seed: int):
     geometry = WindowGeometry.from_params(spec)
     t = spec["target_index"]
@@ -55,7 +73,7 @@ def train_model(
         family_name: a key of ``seqcast.models.FAMILIES``.
         model: the family's hyperparameters (builder keyword arguments).
         training: normalization, loss, learning_rate, batch_size, epochs, patience, seed,
-            mixed_precision, deterministic, backup_dir.
+            mixed_precision, deterministic, xla, backup_dir.
 
     Returns:
         ``(forecaster, history)``: the self-contained model (raw history in, forecasts in the
@@ -64,8 +82,6 @@ def train_model(
     """
     seed = int(training["seed"])
     keras.utils.set_random_seed(seed)
-    if training.get("deterministic", True):
-        tf.config.experimental.enable_op_determinism()
     device, strategy = training_device()
     mixed = bool(training.get("mixed_precision")) and device != "CPU"
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
@@ -77,10 +93,7 @@ def train_model(
             trainable, forecaster = build_forecaster(
                 family_name, window_spec, model, training.get("normalization", "last")
             )
-            trainable.compile(
-                optimizer=keras.optimizers.Adam(float(training["learning_rate"])),
-                loss=training.get("loss", "mse"),
-            )
+            compile_for(trainable, training, device)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     callbacks = [
