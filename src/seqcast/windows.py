@@ -123,8 +123,8 @@ class WindowStream:
     """Batches of ``(inputs, targets)`` cut on the fly from a flat series.
 
     ``values`` is ``(N, n_features)`` float32; ``starts`` (a ``range``, or an array of
-    indices) picks the windows. Inputs come as
-    ``(batch, lookback, n_features)``, or ``(batch, n_seq, n_steps, n_features)`` when
+    indices) picks the windows. Inputs come as ``(batch, lookback, n_features)``, or
+    ``(batch, n_seq, n_steps, n_features)`` when
     ``n_seq`` is given (a free reshape); targets as ``(batch, horizon, n_targets)`` from the
     columns ``target_index``, optionally standardised with ``target_scale=(mean, std)``.
     With ``shuffle`` every pass reshuffles one int32 order in place from ``seed`` and the
@@ -147,10 +147,11 @@ class WindowStream:
         self.values = np.ascontiguousarray(values, dtype=np.float32)
         self.starts = starts if isinstance(starts, range) else np.asarray(starts, np.int64)
         if len(self.starts):
-            lo, hi = ((self.starts[0], self.starts[-1]) if isinstance(self.starts, range)
-                      else (self.starts.min(), self.starts.max()))
-        if len(self.starts) and (lo < 0 or hi + lookback + horizon > len(self.values)):
-            raise WindowConfigError("window starts fall outside the series")
+            ends = (self.starts[0], self.starts[-1]) if isinstance(starts, range) else (
+                self.starts.min(), self.starts.max())  # a range's ends without iterating it
+            lo, hi = min(ends), max(ends)
+            if lo < 0 or hi + lookback + horizon > len(self.values):
+                raise WindowConfigError("window starts fall outside the series")
         self.lookback, self.horizon = lookback, horizon
         self.target_index = list(target_index)
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
