@@ -1,10 +1,9 @@
 """Wiring: one evaluation over every family's backtest."""
 
-from functools import partial, update_wrapper
-
 from kedro.pipeline import Node, Pipeline
 
 from seqcast.models import FAMILIES
+from seqcast.pipelines import for_namespace
 from seqcast.tracking import log_run_summary, track_family
 
 from .nodes import evaluate, plot_forecasts, plot_losses
@@ -12,7 +11,7 @@ from .nodes import evaluate, plot_forecasts, plot_losses
 
 def tracking_node(namespace: str) -> Node:
     return Node(
-        update_wrapper(partial(track_family, label=namespace), track_family),
+        for_namespace(track_family, namespace),
         inputs=["backtest_forecasts", "series", "window_spec", "params:data",
                 f"params:{namespace}", "metrics", f"{namespace}.history", f"{namespace}.model"],
         outputs=f"{namespace}.tracking",

@@ -1,18 +1,16 @@
 """Wiring: the scheduled job — ingest, window, train, evaluate, then decide per family."""
 
-from functools import partial, update_wrapper
-
 from kedro.pipeline import Node, Pipeline
 
 from seqcast.models import FAMILIES
-from seqcast.pipelines import evaluation, ingestion, training, windowing
+from seqcast.pipelines import evaluation, for_namespace, ingestion, training, windowing
 
 from .nodes import collect_decisions, decide
 
 
 def decision_node(namespace: str) -> Node:
     return Node(
-        update_wrapper(partial(decide, label=namespace), decide),
+        for_namespace(decide, namespace),
         inputs=["series", "window_spec", f"{namespace}.tracking", "metrics", "params:retrain"],
         outputs=f"{namespace}.decision",
         name=f"decide_{namespace}",

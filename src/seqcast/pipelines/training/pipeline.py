@@ -5,17 +5,16 @@ its own parameters block (``params:<namespace>.model`` …) and writes ``<namesp
 ``<namespace>.history`` and ``<namespace>.backtest``.
 """
 
-from functools import partial, update_wrapper
-
 from kedro.pipeline import Node, Pipeline
 
 from seqcast.models import FAMILIES
+from seqcast.pipelines import for_namespace
 
 from .nodes import backtest, train_model
 
 
 def family_pipeline(namespace: str) -> Pipeline:
-    labelled = update_wrapper(partial(backtest, label=namespace), backtest)
+    labelled = for_namespace(backtest, namespace)
     template = Pipeline(
         [
             Node(
