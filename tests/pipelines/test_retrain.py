@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import mlflow
 import pandas as pd
@@ -98,9 +99,15 @@ def test_two_retrains_at_once_promote_once(project):
     run_kedro(project, ["ingestion"])
     fast = ",".join(f"{ns}.training.epochs=2,{ns}.model.units=8" for ns in FAST)
     command = [sys.executable, "-m", "kedro", "run", "--pipelines", "retrain", "--params", fast]
-    jobs = [subprocess.Popen(command, cwd=project, env=dict(os.environ),
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            for _ in range(2)]
+    jobs = []
+    for _ in range(2):
+        jobs.append(subprocess.Popen(command, cwd=project, env=dict(os.environ),
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True))
+        # Kedro versions outputs by the session's start, to the millisecond: two sessions
+        # created in the same millisecond would share one. A second apart, the jobs still
+        # overlap for their whole run.
+        time.sleep(1)
     outputs = [job.communicate(timeout=600)[0] for job in jobs]
     assert [job.returncode for job in jobs] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
     client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
@@ -112,3 +119,4 @@ def test_two_retrains_at_once_promote_once(project):
         assert len(promoted) == 1
         assert str(client.get_model_version_by_alias(name, "champion").version) == promoted[0]
     assert sum(out.count("PROMOTED") for out in outputs) == 2  # once per family
+    assert sum("another retrain job holds" in out for out in outputs) == 1  # one waited
