@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from seqcast.models import build_forecaster, family
+from seqcast.models import DEFAULT_NORMALIZATION, build_forecaster, family
 from seqcast.windows import WindowGeometry, WindowStream
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def train_model(
     try:
         with strategy.scope():
             trainable, forecaster = build_forecaster(
-                family_name, window_spec, model, training.get("normalization", "last")
+                family_name, window_spec, model, training.get("normalization", DEFAULT_NORMALIZATION)
             )
             compile_for(trainable, training, device)
     finally:
