@@ -90,9 +90,8 @@ def train_model(
     )
     try:
         with strategy.scope():
-            trainable, forecaster = build_forecaster(
-                family_name, window_spec, model, training.get("normalization", DEFAULT_NORMALIZATION)
-            )
+            normalization = training.get("normalization", DEFAULT_NORMALIZATION)
+            trainable, forecaster = build_forecaster(family_name, window_spec, model, normalization)
             compile_for(trainable, training, device)
     finally:
         keras.mixed_precision.set_global_policy("float32")
