@@ -16,13 +16,14 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 import seqcast.models  # noqa: F401  (registers the custom layers the saved models use)
+from seqcast.errors import SeqcastError
 
 logger = logging.getLogger(__name__)
 
 CHAMPION = "champion"
 
 
-class NoChampionError(LookupError):
+class NoChampionError(SeqcastError, LookupError):
     """No version of the model carries the champion alias yet."""
 
 

@@ -14,8 +14,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from seqcast.errors import SeqcastError
 
-class WindowConfigError(ValueError):
+
+class WindowConfigError(SeqcastError, ValueError):
     """A window parameter is missing, inconsistent or does not fit the series."""
 
 

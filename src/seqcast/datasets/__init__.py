@@ -1,1 +1,1 @@
-"""Project datasets for the catalog: raw tables read with clear errors, outputs written atomically."""
+"""Project datasets for the catalog: raw tables read with clear errors, atomic writes."""

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
+from seqcast.errors import SeqcastError
 from seqcast.windows import WindowGeometry
 
 logger = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ logger = logging.getLogger(__name__)
 DUPLICATE_POLICIES = ("error", "keep_last", "mean")
 
 
-class DataValidationError(ValueError):
+class DataValidationError(SeqcastError, ValueError):
     """The raw data cannot be turned into a regular series."""
 
 
