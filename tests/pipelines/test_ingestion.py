@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcast.pipelines.ingestion.nodes import DataValidationError, clean_series
+from seqcast.cleaning import DataValidationError
+from seqcast.pipelines.ingestion.nodes import clean_series
 from seqcast.windows import WindowConfigError
 
 
@@ -88,7 +89,8 @@ def test_short_gaps_are_interpolated(raw, data_params, window_params, caplog):
 
 
 def test_long_gap_is_refused(raw, data_params, window_params):
-    match = "'load' has a gap of 5 missing step.*starting 2020-01-31.*max_gap=3"
+    match = ("1 gap.*longer than params:data.max_gap=3.*column 'load', has 5 missing step.*"
+             "starting 2020-01-31")
     with pytest.raises(DataValidationError, match=match):
         clean(raw.drop(index=range(30, 35)), data_params, window_params)
 
