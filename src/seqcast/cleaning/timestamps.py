@@ -138,10 +138,13 @@ def regularise(frame: pd.DataFrame, offset, where: str) -> pd.DataFrame:
     if len(off_grid):
         likely = likely_frequency(frame.index)
         hint = f" (the data looks like frequency {likely.freqstr!r})" if likely else ""
+        if str(frame.index.tz) == "UTC":
+            # Local days or hours written with their offsets shift against UTC at DST.
+            hint += ", or params:data.timezone to the zone the times were recorded in"
         raise DataValidationError(
             f"{where}: {len(off_grid)} timestamp(s) are off the {offset.freqstr} grid starting "
             f"{frame.index[0]}, first {off_grid[0]}; set params:data.frequency{hint}, or "
-            f"{ROWS!r} to take the rows as consecutive steps, or fix the times"
+            f"data.frequency: {ROWS} to take the rows as consecutive steps, or fix the times"
         )
     if len(grid) > len(frame):
         logger.warning(

@@ -53,7 +53,7 @@ class RawCSVDataset(CSVDataset):
     """``pandas.CSVDataset`` for raw input: dialect names, and errors that say what to set.
 
     Errors name the file and the option: ``data.sep``, ``data.decimal`` or ``data.encoding``
-    on the command line (``--params data.sep=semicolon``), or ``csv.sep`` … in the
+    on the command line (``--params data.sep=semicolon``), or ``csv_sep`` … in the
     environment's ``globals.yml``.
     """
 
@@ -88,8 +88,8 @@ class RawCSVDataset(CSVDataset):
             ) from err
         except (pd.errors.ParserError, csv.Error) as err:
             raise RawTableError(
-                f"{self._where()}: not a {_shown(sep)}-separated table ({err}); set data.sep to "
-                "the file's separator (comma, semicolon, tab, pipe)"
+                f"{self._where()}: not a {_shown(sep)}-separated table ({str(err).strip()}); "
+                "set data.sep to the file's separator (comma, semicolon, tab, pipe)"
             ) from err
         except pd.errors.EmptyDataError as err:
             raise RawTableError(f"{self._where()}: the file is empty") from err
