@@ -189,6 +189,8 @@ def test_rows_as_steps_invent_nothing(data_params, window_params):
     days = days.drop(holidays)
     raw = pd.DataFrame({"ts": days.strftime("%Y-%m-%d"), "load": np.sin(np.arange(len(days))),
                         "temp": np.cos(np.arange(len(days)))})
+    with pytest.raises(DataValidationError, match="would be interpolated.*frequency.*or to rows"):
+        clean(raw, data_params, window_params)  # weekends and holidays read as gaps
     rows = {**data_params, "frequency": "rows", "step_frequency": "B"}
     series = clean(raw, rows, window_params)
     assert len(series) == len(raw) and series.index.equals(pd.DatetimeIndex(days, name="ts"))

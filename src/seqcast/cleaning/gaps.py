@@ -54,8 +54,9 @@ def check_share(frame: pd.DataFrame, max_share: float, offset, where: str) -> No
         hint = (f"the timestamps are spaced like frequency {likely.freqstr!r}, not {used!r}: "
                 f"set params:data.frequency: {likely.freqstr}")
     else:
-        hint = ("fill the missing values upstream, shorten the series, or raise "
-                "params:data.max_interpolated")
+        hint = ("fill the missing values upstream, or raise params:data.max_interpolated; "
+                "for rows with calendar holes (trading days, shifts) set params:data.frequency "
+                "to their calendar (B) or to rows")
     raise DataValidationError(
         f"{where}: {shares[column]:.0%} of column {column!r} ({int(frame[column].isna().sum())} "
         f"of {len(frame)} steps at frequency {used}) would be interpolated, more than "
