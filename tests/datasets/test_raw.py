@@ -61,6 +61,13 @@ def test_ragged_rows_name_the_separator_option(tmp_path):
         RawCSVDataset(filepath=path).load()
 
 
+def test_missing_or_empty_file_says_so(tmp_path):
+    with pytest.raises(DataValidationError, match=r"gone.csv: no such file; set data.path"):
+        RawCSVDataset(filepath=str(tmp_path / "gone.csv")).load()
+    with pytest.raises(DataValidationError, match=r"empty.csv: the file is empty"):
+        RawCSVDataset(filepath=write(tmp_path / "empty.csv", "")).load()
+
+
 def european(project, name: str = "eu.csv"):
     raw = synthetic_raw()
     raw.to_csv(project / "data/01_raw" / name, index=False, sep=";", decimal=",")

@@ -93,6 +93,11 @@ class RawCSVDataset(CSVDataset):
             ) from err
         except pd.errors.EmptyDataError as err:
             raise RawTableError(f"{self._where()}: the file is empty") from err
+        except FileNotFoundError as err:
+            raise RawTableError(
+                f"{self._where()}: no such file; set data.path (--params data.path=...) or "
+                "raw_path in the environment's globals.yml"
+            ) from err
         hint = separator_hint(names, sep)
         if hint:
             raise RawTableError(f"{self._where()}: {hint}")
