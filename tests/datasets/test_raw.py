@@ -52,6 +52,8 @@ def test_repeated_column_name_is_refused(tmp_path):
     with pytest.raises(DataValidationError, match=r"twice.csv: column name\(s\) \['load'\] "
                        r"appear more than once"):
         RawCSVDataset(filepath=path).load()
+    trailing = write(tmp_path / "trailing.csv", "ts,load,,\n2020-01-01,1,,\n")
+    assert list(RawCSVDataset(filepath=trailing).load().columns[:2]) == ["ts", "load"]
 
 
 def test_ragged_rows_name_the_separator_option(tmp_path):

@@ -101,7 +101,8 @@ class RawCSVDataset(CSVDataset):
         hint = separator_hint(names, sep)
         if hint:
             raise RawTableError(f"{self._where()}: {hint}")
-        repeated = sorted({n for n in names if names.count(n) > 1})
+        # Unnamed (empty) header cells, as trailing separators leave, are no repeated name.
+        repeated = sorted({n for n in names if n and names.count(n) > 1})
         if repeated:
             raise RawTableError(
                 f"{self._where()}: column name(s) {repeated} appear more than once in the header "
