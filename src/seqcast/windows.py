@@ -82,15 +82,29 @@ class WindowGeometry:
         )
 
     def check_length(self, n_points: int, where: str) -> None:
+        """Refuse a series too short for the geometry, naming every term of the sum and the
+        largest ``validation_origins`` (else ``origins``) that would fit."""
         needed = self.required_length()
-        if n_points < needed:
-            raise WindowConfigError(
-                f"{where}: the series has {n_points} points after cleaning, but {needed} are "
-                f"needed (lookback {self.lookback} + horizon {self.horizon} for one training "
-                f"window, + {self.validation_points} validation + {self.test_points} test points). "
-                "Supply a longer series or lower n_seq, n_steps, horizon, origins or "
-                "validation_origins"
-            )
+        if n_points >= needed:
+            return
+        history = max(self.lookback, self.season_length + 1)
+        spare = n_points - history - self.horizon  # what validation and test may use
+        fits_validation = (spare - self.test_points) // self.horizon
+        if fits_validation >= 1:
+            fix = f"set windows.validation_origins: {fits_validation} (the largest that fits)"
+        elif spare // self.horizon >= 2:
+            fix = (f"set windows.validation_origins: 1 and origins: {spare // self.horizon - 1} "
+                   "(the largest that fit)")
+        else:
+            fix = "lower n_seq, n_steps, horizon or season_length"
+        raise WindowConfigError(
+            f"{where}: the series has {n_points} points after cleaning, but {needed} are "
+            f"needed: max(lookback {self.lookback} = n_seq {self.n_seq} * n_steps "
+            f"{self.n_steps}, season_length {self.season_length} + 1) = {history} history "
+            f"+ horizon {self.horizon} + validation_origins {self.validation_origins} * "
+            f"horizon = {self.validation_points} + origins {self.origins} * horizon = "
+            f"{self.test_points}. Supply a longer series or {fix}"
+        )
 
     def boundaries(self, n_points: int) -> tuple[int, int]:
         """``(validation_start, test_start)``: first index of each period."""

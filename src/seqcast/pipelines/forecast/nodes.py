@@ -6,11 +6,10 @@ import logging
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
 
 from seqcast import registry
+from seqcast.cleaning import as_list, future_timestamps
 from seqcast.models import FAMILIES
-from seqcast.pipelines.ingestion.nodes import as_list
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +55,7 @@ def forecast_next(series: pd.DataFrame, data: dict, forecast: dict) -> pd.DataFr
         )
     history = series.to_numpy(np.float32)[-lookback:].reshape(1, *shape)
     values = np.asarray(model.predict(history, verbose=0))[0]  # (horizon, n_targets)
-    frequency = to_offset(pd.infer_freq(series.index))
-    steps = pd.date_range(series.index[-1], periods=len(values) + 1, freq=frequency)[1:]
+    steps = future_timestamps(series.index, len(values), data)
     targets = as_list(data["targets"])
     table = pd.DataFrame({
         "timestamp": np.repeat(steps, len(targets)),

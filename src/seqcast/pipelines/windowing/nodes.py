@@ -11,7 +11,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from seqcast.pipelines.ingestion.nodes import as_list
+from seqcast.cleaning import as_list
 from seqcast.windows import WindowGeometry
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,7 @@
+"""Raw tables exported by other tools → a clean ``series`` (library; knows nothing of Kedro)."""
+
+from seqcast.cleaning.checks import DataValidationError, as_list
+from seqcast.cleaning.table import clean_table
+from seqcast.cleaning.timestamps import future_timestamps
+
+__all__ = ["DataValidationError", "as_list", "clean_table", "future_timestamps"]

@@ -1,0 +1,112 @@
+"""The raw table as exported by another tool: a CSV read with its dialect, refused clearly.
+
+``load_args`` go to ``pandas.read_csv``; ``sep`` and ``decimal`` also take the names ``comma``,
+``semicolon``, ``tab``, ``pipe``, ``space``, ``point`` (a command line cannot carry ``,`` or a
+tab). A file that clearly uses another dialect, cannot be decoded or repeats a column name is
+refused with the option to set.
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+import pandas as pd
+from kedro.io.core import DatasetError
+from kedro_datasets.pandas import CSVDataset
+
+from seqcast.cleaning import DataValidationError
+
+NAMED = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|", "space": " ",
+         "point": ".", "dot": "."}
+SEPARATORS = (",", ";", "\t", "|")
+DIALECT_KEYS = ("sep", "delimiter", "decimal", "encoding", "quotechar", "comment", "skiprows")
+
+
+class RawTableError(DataValidationError, DatasetError):
+    """A raw file that cannot be read as configured (a DatasetError, so Kedro re-raises it
+    unwrapped)."""
+
+
+def _named(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: NAMED.get(v, v) if k in ("sep", "delimiter", "decimal") else v
+            for k, v in args.items()}
+
+
+def _shown(char: str) -> str:
+    return {v: k for k, v in NAMED.items() if k != "dot"}.get(char, char)
+
+
+def separator_hint(names: list[str], sep: str) -> str | None:
+    """``set data.sep`` advice when the header reads as one column holding another separator."""
+    if len(names) != 1:
+        return None
+    found = [s for s in SEPARATORS if s != sep and s in str(names[0])]
+    if not found:
+        return None
+    best = max(found, key=lambda s: str(names[0]).count(s))
+    return (f"its header reads as one column {str(names[0])!r}: the file looks "
+            f"{_shown(best)}-separated; set data.sep={_shown(best)}")
+
+
+class RawCSVDataset(CSVDataset):
+    """``pandas.CSVDataset`` for raw input: dialect names, and errors that say what to set.
+
+    Errors name the file and the option: ``data.sep``, ``data.decimal`` or ``data.encoding``
+    on the command line (``--params data.sep=semicolon``), or ``csv_sep`` … in the
+    environment's ``globals.yml``.
+    """
+
+    def _where(self) -> str:
+        return str(self._filepath)
+
+    def _read(self, args: dict[str, Any]) -> pd.DataFrame:
+        load_path = str(self._get_load_path())
+        if self._protocol != "file":
+            load_path = f"{self._protocol}://{load_path}"
+            args = {**args, "storage_options": self._storage_options}
+        return pd.read_csv(load_path, **args)
+
+    def _header(self, args: dict[str, Any]) -> list[str]:
+        """The column names as written (pandas renames a repeated ``load`` to ``load.1``)."""
+        dialect = {k: args[k] for k in DIALECT_KEYS if k in args}
+        header = self._read({**dialect, "header": None, "nrows": 1, "dtype": str,
+                             "keep_default_na": False})
+        return [] if header.empty else header.iloc[0].tolist()
+
+    def load(self) -> pd.DataFrame:
+        args = _named(self._load_args)
+        sep = args.get("sep", args.get("delimiter", ","))
+        try:
+            names = self._header(args)
+            frame = self._read(args)
+        except UnicodeDecodeError as err:
+            raise RawTableError(
+                f"{self._where()}: not readable as {args.get('encoding', 'utf-8')} ({err.reason} "
+                f"at byte {err.start}); set data.encoding to the file's encoding (spreadsheets "
+                "often write cp1252 or latin-1)"
+            ) from err
+        except (pd.errors.ParserError, csv.Error) as err:
+            raise RawTableError(
+                f"{self._where()}: not a {_shown(sep)}-separated table ({str(err).strip()}); "
+                "set data.sep to the file's separator (comma, semicolon, tab, pipe)"
+            ) from err
+        except pd.errors.EmptyDataError as err:
+            raise RawTableError(f"{self._where()}: the file is empty") from err
+        except FileNotFoundError as err:
+            raise RawTableError(
+                f"{self._where()}: no such file; set data.path (--params data.path=...) or "
+                "raw_path in the environment's globals.yml"
+            ) from err
+        hint = separator_hint(names, sep)
+        if hint:
+            raise RawTableError(f"{self._where()}: {hint}")
+        # Unnamed (empty) header cells, as trailing separators leave, are no repeated name.
+        repeated = sorted({n for n in names if n and names.count(n) > 1})
+        if repeated:
+            raise RawTableError(
+                f"{self._where()}: column name(s) {repeated} appear more than once in the header "
+                f"{names}; rename or drop the copies (otherwise one would be read as "
+                f"{repeated[0]}.1 and become a feature)"
+            )
+        return frame
