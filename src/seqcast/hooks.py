@@ -33,6 +33,7 @@ class RunLock:
 
     @hook_impl(tryfirst=True)  # before kedro-mlflow starts a run that would wait with us
     def before_pipeline_run(self, run_params, pipeline, catalog):
+        self._release()  # one an earlier session of this process could not release
         if not writes_files(pipeline, catalog):
             return
         settings = catalog.load("params:runs")
