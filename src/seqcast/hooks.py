@@ -1,56 +1,77 @@
-"""Project hooks: one retrain job at a time, and a bounded wait on a tracking server."""
+"""Project hooks: one writing run at a time, run provenance, a bounded wait on a server."""
 
 from __future__ import annotations
 
 import logging
 import os
 import urllib.request
+from pathlib import Path
 
-from filelock import FileLock, Timeout
 from kedro.framework.hooks import hook_impl
+
+from seqcast import locking, runs
 
 logger = logging.getLogger(__name__)
 
-RETRAIN = "retrain"
 
+class RunLock:
+    """One writing run per project folder (``params:runs.lock_file``).
 
-class RetrainLock:
-    """Serialise whole retrain jobs on this machine with a file lock.
-
-    Two jobs at once would overwrite each other's series, models and resume points; the
-    second waits (``params:retrain.lock_timeout``) and then judges its challenger against the
-    champion the first one left. Across machines, the alias' compare-and-set still holds.
+    Two runs at once would read each other's half-written files and overwrite each other's
+    outputs; the second waits (``params:runs.lock_timeout``), then fails naming the holder.
+    A retrain that waited judges its challenger against the champion the first one left;
+    across machines, the alias' compare-and-set still holds.
     """
 
     def __init__(self):
-        self._lock: FileLock | None = None
+        self._lock: locking.ProjectLock | None = None
+        self._root = Path.cwd()
 
     @hook_impl
+    def after_context_created(self, context):
+        self._root = Path(context.project_path)
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow starts a run that would wait with us
     def before_pipeline_run(self, run_params, pipeline, catalog):
-        names = run_params.get("pipeline_names") or [run_params.get("pipeline_name")]
-        if RETRAIN not in names:
+        self._release()  # one an earlier session of this process could not release
+        if not writes_files(pipeline, catalog):
             return
-        settings = catalog.load("params:retrain")
-        self._lock = FileLock(settings["lock_file"])
-        try:
-            self._lock.acquire(timeout=0)
-        except Timeout:
-            logger.warning("another retrain job holds %s; waiting up to %ss",
-                           settings["lock_file"], settings["lock_timeout"])
-            self._lock.acquire(timeout=float(settings["lock_timeout"]))
+        settings = catalog.load("params:runs")
+        names = run_params.get("pipeline_names") or ["__default__"]
+        self._lock = locking.ProjectLock(self._root / settings["lock_file"], "+".join(names))
+        self._lock.acquire(float(settings["lock_timeout"]))
 
     def _release(self):
         if self._lock is not None:
             self._lock.release()
             self._lock = None
 
-    @hook_impl
+    @hook_impl(tryfirst=True)
     def after_pipeline_run(self):
         self._release()
 
-    @hook_impl
+    @hook_impl(tryfirst=True)
     def on_pipeline_error(self):
         self._release()
+
+
+def writes_files(pipeline, catalog) -> bool:
+    """Whether any output of the run is a persisted dataset (not kept in memory)."""
+    types = (catalog.get_type(name) for name in pipeline.all_outputs())
+    return any(kind is not None and not kind.endswith("MemoryDataset") for kind in types)
+
+
+class RunProvenance:
+    """Tag every MLflow run with the process that owns it; close the runs of dead processes.
+
+    A ``kill -9`` leaves its runs RUNNING for ever. At the next start, runs of this host
+    whose process is gone are marked KILLED.
+    """
+
+    @hook_impl(trylast=True)  # after kedro-mlflow has set the tracking URI
+    def after_context_created(self, context):
+        runs.tag_runs_of_this_process()
+        runs.mark_dead_runs_killed()
 
 
 class TrackingServerCheck:
