@@ -73,8 +73,9 @@ def champion(name: str, client: MlflowClient | None = None) -> ModelVersion | No
 
 def _load_error_reason(err: Exception) -> str:
     text = str(err)
-    if "safe_mode" in text or "lambda" in text.lower():
-        # Keras' own message suggests safe_mode=False, which seqcast never offers.
+    if "safe_mode=False" in text:
+        # Keras refused to deserialize Python code; its message suggests safe_mode=False,
+        # which seqcast never offers.
         return "it contains Python code (a Lambda layer), which seqcast never runs"
     return text.strip().splitlines()[0][:300] if text.strip() else type(err).__name__
 
