@@ -2,17 +2,25 @@
 
 Versions are never deleted; only the alias moves, and only through :func:`move_champion`,
 which checks that the alias still points where the caller last saw it (compare-and-set).
+
+Models load from their ``.keras`` file alone (:func:`load_version`, :func:`load_logged`):
+nothing else of a version's artifacts is downloaded, read or unpickled, whatever its
+``MLmodel`` says, and Keras loads the file with ``safe_mode=True`` (no Python code, no
+Lambda layers); the custom layers come from the installed ``seqcast.models``.
 """
 
 from __future__ import annotations
 
 import logging
+import posixpath
+import tempfile
+import zipfile
 
 import keras
 import mlflow
-import mlflow.tensorflow
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.tracking import MlflowClient
 
 import seqcast.models  # noqa: F401  (registers the custom layers the saved models use)
@@ -21,14 +29,36 @@ from seqcast.errors import SeqcastError
 logger = logging.getLogger(__name__)
 
 CHAMPION = "champion"
+# Where the logged model keeps its Keras file (mlflow.keras' layout; older versions, logged
+# with the tensorflow flavour, keep it at the same place).
+KERAS_FILE = "data/model.keras"
+FIX_CHAMPION = (
+    "run the retrain pipeline (kedro run --pipelines retrain), which records a champion it "
+    "cannot use as failed and promotes the new model, or point the 'champion' alias at a "
+    "version that loads (MlflowClient().set_registered_model_alias(name, 'champion', version))"
+)
 
 
 class NoChampionError(SeqcastError, LookupError):
     """No version of the model carries the champion alias yet."""
 
 
+class ModelLoadError(SeqcastError):
+    """A logged model whose ``.keras`` file is missing or cannot be loaded safely."""
+
+
+class ModelMismatchError(SeqcastError, ValueError):
+    """A model that does not fit the data or the windows it is asked to forecast."""
+
+
 def model_name(namespace: str) -> str:
     return f"seqcast-{namespace}"
+
+
+def describe(name: str, version: str | int, alias: str | None = None) -> str:
+    """``registered model 'seqcast-lstm' version 3 (alias 'champion')``, for messages."""
+    return f"registered model {name!r} version {version}" + (f" (alias {alias!r})" if alias
+                                                              else "")
 
 
 def champion(name: str, client: MlflowClient | None = None) -> ModelVersion | None:
@@ -41,8 +71,47 @@ def champion(name: str, client: MlflowClient | None = None) -> ModelVersion | No
         raise
 
 
-def load_version(name: str, version: str | int) -> keras.Model:
-    return mlflow.tensorflow.load_model(f"models:/{name}/{version}")
+def _load_error_reason(err: Exception) -> str:
+    text = str(err)
+    if "safe_mode=False" in text:
+        # Keras refused to deserialize Python code; its message suggests safe_mode=False,
+        # which seqcast never offers.
+        return "it contains Python code (a Lambda layer), which seqcast never runs"
+    return text.strip().splitlines()[0][:300] if text.strip() else type(err).__name__
+
+
+def load_keras(model_uri: str, described: str, advice: str = FIX_CHAMPION) -> keras.Model:
+    """The ``.keras`` file of the logged model at ``model_uri``, loaded safely.
+
+    Raises :class:`ModelLoadError`, naming ``described``, the file and ``advice``, when the
+    file is missing, is not a ``.keras`` archive, or holds what Keras will not load safely.
+    Errors reaching the store propagate unchanged.
+    """
+    repo = get_artifact_repository(model_uri)
+    listed = {f.path for f in repo.list_artifacts(posixpath.dirname(KERAS_FILE))}
+    if KERAS_FILE not in listed:
+        raise ModelLoadError(f"{described}: its artifacts have no {KERAS_FILE}; {advice}")
+    with tempfile.TemporaryDirectory(prefix="seqcast-model-") as folder:
+        local = repo.download_artifacts(KERAS_FILE, dst_path=folder)
+        if not zipfile.is_zipfile(local):
+            raise ModelLoadError(f"{described}: {KERAS_FILE} is not a .keras archive (corrupt "
+                                 f"or truncated); {advice}")
+        try:
+            return keras.saving.load_model(local, safe_mode=True, compile=False)
+        except Exception as err:  # anything Keras raises here is about the file's content
+            raise ModelLoadError(f"{described}: {KERAS_FILE} cannot be loaded: "
+                                 f"{_load_error_reason(err)}; {advice}") from err
+
+
+def load_version(name: str, version: str | int, alias: str | None = None) -> keras.Model:
+    """A registered version's Keras model: the way to load a seqcast model from MLflow."""
+    return load_keras(f"models:/{name}/{version}", describe(name, version, alias))
+
+
+def load_logged(model_uri: str) -> keras.Model:
+    """A logged model (``models:/m-…``, a run's or a version's ``model_uri``), loaded safely."""
+    return load_keras(model_uri, f"logged model {model_uri}",
+                      "log the model again (kedro run --pipelines training,evaluation)")
 
 
 def load_champion(name: str) -> tuple[keras.Model, ModelVersion]:
@@ -52,7 +121,29 @@ def load_champion(name: str) -> tuple[keras.Model, ModelVersion]:
             f"registered model {name!r} has no '{CHAMPION}' version yet; run the retrain "
             "pipeline first (kedro run --pipelines retrain, or make retrain)"
         )
-    return load_version(name, current.version), current
+    return load_version(name, current.version, CHAMPION), current
+
+
+def check_fits(model: keras.Model, described: str, n_features: int, n_targets: int,
+               window_spec: dict | None = None) -> None:
+    """Refuse a model whose shapes do not fit the data (and the windows, when given).
+
+    Inputs are ``(n_seq, n_steps, n_features)`` or ``(lookback, n_features)``, outputs
+    ``(horizon, n_targets)``; without ``window_spec`` only the feature and target counts count.
+    """
+    got_in, got_out = tuple(model.input_shape[1:]), tuple(model.output_shape[1:])
+    if window_spec is None:
+        wanted_in, wanted_out = (*got_in[:-1], n_features), (*got_out[:-1], n_targets)
+    else:
+        steps = ((window_spec["n_seq"], window_spec["n_steps"]) if len(got_in) == 3
+                 else (window_spec["lookback"],))
+        wanted_in, wanted_out = (*steps, n_features), (window_spec["horizon"], n_targets)
+    if (got_in, got_out) != (wanted_in, wanted_out):
+        raise ModelMismatchError(
+            f"{described} takes inputs {got_in} and forecasts {got_out}, the data and windows "
+            f"need {wanted_in} and {wanted_out}; retrain on this data, or restore the windows "
+            "and features it was trained with"
+        )
 
 
 def register(name: str, model_uri: str, tags: dict[str, str]) -> ModelVersion:

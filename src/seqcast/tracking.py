@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import subprocess
+from types import SimpleNamespace
 
 import keras
 import mlflow
-import mlflow.tensorflow
+import mlflow.keras
 import numpy as np
-from mlflow.models import infer_signature
+from mlflow.models import Model, infer_signature
 
 import seqcast
 from seqcast.models import FAMILIES, family
@@ -73,6 +75,29 @@ def requirements() -> list[str]:
             f"seqcast=={seqcast.__version__}"]
 
 
+def _save_keras(path: str, **kwargs) -> None:
+    # mlflow.keras.save_model writes the input example before it creates the model's folder
+    # (MLflow 3.17); create it first.
+    os.makedirs(path, exist_ok=True)
+    mlflow.keras.save_model(path=path, **kwargs)
+
+
+def log_keras_model(model: keras.Model) -> mlflow.models.model.ModelInfo:
+    """Log ``model`` as the active run's logged model ``model``, with signature and example.
+
+    MLflow's Keras 3 flavour: the model is one ``.keras`` file (``data/model.keras``) and no
+    pickle is written. The tensorflow flavour would also write
+    ``global_custom_objects.cloudpickle``, which ``mlflow.tensorflow.load_model`` unpickles.
+    """
+    example = np.zeros((1, *model.input_shape[1:]), dtype=np.float32)
+    return Model.log(
+        artifact_path=None, name="model", flavor=SimpleNamespace(save_model=_save_keras),
+        flavor_name="mlflow.keras", model=model,
+        signature=infer_signature(example, model.predict(example, verbose=0)),
+        input_example=example, pip_requirements=requirements(),
+    )
+
+
 def log_family_run(label: str, block: dict, spec: dict, data: dict, metrics: dict,
                    history: dict, model: keras.Model, figures: dict) -> dict:
     """Log one family as a child of the active run: ``{run_id, model_uri}``."""
@@ -95,14 +120,7 @@ def log_family_run(label: str, block: dict, spec: dict, data: dict, metrics: dic
                             "train_seconds": history["seconds"]})
         for name, figure in figures.items():
             mlflow.log_figure(figure, f"{name}.png")
-        example = np.zeros((1, *model.input_shape[1:]), dtype=np.float32)
-        # The tensorflow flavour: mlflow.keras' save_model writes the input example before
-        # creating its folder (MLflow 3.17).
-        info = mlflow.tensorflow.log_model(
-            model, name="model",
-            signature=infer_signature(example, model.predict(example, verbose=0)),
-            input_example=example, pip_requirements=requirements(),
-        )
+        info = log_keras_model(model)
         logger.info("logged %s as MLflow run %s", label, run.info.run_id)
         return {"run_id": run.info.run_id, "model_uri": info.model_uri}
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import mlflow
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
+from mlflow.utils.file_utils import local_file_uri_to_path
 
 from seqcast import registry
 from tests.conftest import FAST, run_kedro, synthetic_raw
@@ -56,7 +59,11 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
         assert version.run_id  # linked to the child run that logged it
         assert MlflowClient().get_run(version.run_id).data.tags["model_family"] == label
 
+    # inference reads the latest data into its own dataset: training's series stays as it was
+    series = project / "data/02_intermediate/series.parquet"
+    before = series.read_bytes(), series.stat().st_mtime_ns
     run_kedro(project, ["forecast"])
+    assert (series.read_bytes(), series.stat().st_mtime_ns) == before
     forecast = pd.read_csv(project / "data/07_model_output/forecast.csv",
                            parse_dates=["timestamp"])
     assert len(forecast) == 7 and forecast["version"].eq(1).all()
@@ -120,3 +127,66 @@ def test_two_retrains_at_once_promote_once(project):
         assert str(client.get_model_version_by_alias(name, "champion").version) == promoted[0]
     assert sum(out.count("PROMOTED") for out in outputs) == 2  # once per family
     assert sum("another retrain job holds" in out for out in outputs) == 1  # one waited
+
+
+def keras_file(name: str, version: str) -> Path:
+    """A version's .keras file, in a store with a local artifact folder."""
+    folder = MlflowClient().get_model_version_download_uri(name, version)
+    return Path(local_file_uri_to_path(folder)) / registry.KERAS_FILE
+
+
+class Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.mark.slow
+def test_unusable_champion_is_recorded_as_failed_and_replaced(project):
+    run_kedro(project, ["retrain"], params=FAST)
+    lstm, cnn = registry.model_name("lstm"), registry.model_name("cnn_lstm")
+    keras_file(lstm, "1").write_bytes(b"not a zip archive")
+    keras_file(cnn, "1").unlink()
+
+    # forecast: which model, version, alias and file, and what to do; no "File not found"
+    only = {"forecast": {"namespace": "lstm"}}
+    with pytest.raises(registry.ModelLoadError, match=(
+            r"registered model 'seqcast-lstm' version 1 \(alias 'champion'\): "
+            r"data/model.keras is not a .keras archive \(corrupt or truncated\); run the "
+            r"retrain pipeline")) as error:
+        run_kedro(project, ["forecast"], params=only)
+    assert "File not found" not in str(error.value)
+    with pytest.raises(registry.ModelLoadError, match=r"'seqcast-cnn_lstm' version 1 \(alias "
+                                                       r"'champion'\): its artifacts have no "
+                                                       r"data/model.keras"):
+        run_kedro(project, ["forecast"], params={"forecast": {"namespace": "cnn_lstm"}})
+
+    # retrain: each failed champion is recorded and the challenger promoted
+    warnings = Records()
+    logging.getLogger("seqcast.pipelines.retrain.nodes").addHandler(warnings)
+    try:
+        run_kedro(project, ["retrain"], params=FAST)
+    finally:
+        logging.getLogger("seqcast.pipelines.retrain.nodes").removeHandler(warnings)
+    assert champion_versions(project) == {"cnn_lstm": "2", "lstm": "2"}
+    client = MlflowClient()
+    for name, reason in ((lstm, "is not a .keras archive"), (cnn, "artifacts have no")):
+        record = decisions(project)[name.removeprefix("seqcast-")]
+        assert record["decision"] == "promoted" and str(record["champion_version"]) == "1"
+        assert record["champion_mase"] is None and reason in record["champion_failed"]
+        assert reason in client.get_model_version(name, "1").tags["failed"]
+        assert client.get_model_version(name, "2").tags["champion_mase"] == "failed"
+        assert any(name in m and reason in m for m in warnings.messages), warnings.messages
+
+    # a champion whose shapes no longer fit the windows is failed the same way
+    windows = {"windows": {"n_steps": 14}}
+    run_kedro(project, ["retrain"], params={**FAST, **windows})
+    assert champion_versions(project) == {"cnn_lstm": "3", "lstm": "3"}
+    record = decisions(project)["lstm"]
+    assert "takes inputs (28, 4) and forecasts (7, 1), the data and windows need (56, 4)" in \
+        record["champion_failed"]
+    run_kedro(project, ["forecast"], params={**only, **windows})
+    assert pd.read_csv(project / "data/07_model_output/forecast.csv")["version"].eq(3).all()

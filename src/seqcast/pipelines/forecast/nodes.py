@@ -31,28 +31,39 @@ def choose_namespace(forecast: dict) -> str:
     return min(recorded, key=recorded.get)
 
 
+def champion_for(series: pd.DataFrame, data: dict, forecast: dict):
+    """The champion to forecast ``series`` with: ``(model, name, version, lookback)``.
+
+    Raises a :class:`~seqcast.errors.SeqcastError` naming model, version, alias and file or
+    data when there is none, it cannot be loaded, or it does not fit the data.
+    """
+    name = registry.model_name(choose_namespace(forecast))
+    model, version = registry.load_champion(name)
+    described = registry.describe(name, version.version, registry.CHAMPION)
+    source = data.get("path", "series")
+    trained_on = version.tags.get("features", "").split(",")
+    if trained_on != list(series.columns):
+        raise registry.ModelMismatchError(
+            f"{source}: the data has features {list(series.columns)} but {described} was "
+            f"trained on {trained_on}; align params:data.features or retrain"
+        )
+    registry.check_fits(model, described, series.shape[1], len(as_list(data["targets"])))
+    lookback = int(np.prod(model.input_shape[1:-1]))
+    if len(series) < lookback:
+        raise registry.ModelMismatchError(
+            f"{source}: {len(series)} points, but {name} needs the last {lookback} to "
+            f"forecast (version {version.version}, alias '{registry.CHAMPION}')"
+        )
+    return model, name, version, lookback
+
+
 def forecast_next(series: pd.DataFrame, data: dict, forecast: dict) -> pd.DataFrame:
     """Forecast ``origin+1 … origin+horizon`` from the last ``lookback`` points of ``series``.
 
     Returns ``timestamp, target, forecast, model, version, origin`` rows.
     """
-    namespace = choose_namespace(forecast)
-    name = registry.model_name(namespace)
-    model, version = registry.load_champion(name)
-    trained_on = version.tags.get("features", "").split(",")
-    if trained_on != list(series.columns):
-        raise ValueError(
-            f"{data.get('path', 'series')}: the data has features {list(series.columns)} but "
-            f"{name} version {version.version} was trained on {trained_on}; align "
-            "params:data.features or retrain"
-        )
+    model, name, version, lookback = champion_for(series, data, forecast)
     shape = model.input_shape[1:]  # (n_seq, n_steps, n_features) or (lookback, n_features)
-    lookback = int(np.prod(shape[:-1]))
-    if len(series) < lookback:
-        raise ValueError(
-            f"{data.get('path', 'series')}: {len(series)} points, but {name} needs the last "
-            f"{lookback} to forecast"
-        )
     history = series.to_numpy(np.float32)[-lookback:].reshape(1, *shape)
     values = np.asarray(model.predict(history, verbose=0))[0]  # (horizon, n_targets)
     steps = future_timestamps(series.index, len(values), data)

@@ -1,4 +1,4 @@
-"""Wiring: ingest the latest data, forecast from the champion."""
+"""Wiring: ingest the latest data into the forecast's own series, forecast from the champion."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -8,7 +8,9 @@ from .nodes import forecast_next
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return ingestion.create_pipeline() + Pipeline([
-        Node(forecast_next, inputs=["series", "params:data", "params:forecast"],
+    # Inference writes its own datasets only: the training `series` stays as training left it.
+    latest = Pipeline(ingestion.create_pipeline(), outputs={"series": "forecast_series"})
+    return latest + Pipeline([
+        Node(forecast_next, inputs=["forecast_series", "params:data", "params:forecast"],
              outputs="forecast", name="forecast_next"),
     ])
