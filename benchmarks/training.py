@@ -22,9 +22,9 @@ import tensorflow as tf
 import yaml
 from keras import layers as kl
 
+from seqcast.fitting import compile_for, streams, training_device
 from seqcast.models import build_forecaster, family
 from seqcast.pipelines.ingestion.nodes import clean_series
-from seqcast.pipelines.training.nodes import _streams, compile_for, training_device
 from seqcast.pipelines.windowing.nodes import make_window_spec
 from seqcast.windows import WindowGeometry
 
@@ -130,7 +130,7 @@ def main() -> None:
             model, training = blocks[name]["model"], blocks[name]["training"]
             seed, nested = int(training["seed"]), family(name).nested
             keras.utils.set_random_seed(seed)
-            train, _ = _streams(series, spec, nested, int(training["batch_size"]), seed)
+            train, _ = streams(series, spec, nested, int(training["batch_size"]), seed)
             trainable, _ = build_forecaster(name, spec, model, training["normalization"])
             compile_for(trainable, training, device)
             n = len(train.starts)
