@@ -151,7 +151,7 @@ class Progress(keras.callbacks.Callback):
         self.best = meta.get("best", math.inf)
         self.best_epoch, self.wait = meta.get("best_epoch", -1), meta.get("wait", 0)
         self.stopped = meta.get("stopped", False)
-        self.best_weights = saved["best"] if saved else None
+        self.best_weights = (saved["best"] or None) if saved else None
 
     def on_epoch_end(self, epoch, logs=None):
         for key in ("loss", "val_loss"):
@@ -173,7 +173,7 @@ class Progress(keras.callbacks.Callback):
                 "stopped": self.stopped, "host": socket.gethostname()}
         optimizer = [np.asarray(v) for v in self.model.optimizer.variables]
         self.backup.save(meta, model=self.model.get_weights(), optimizer=optimizer,
-                         best=self.best_weights)
+                         best=self.best_weights or [])
 
     def restore_best(self) -> None:
         if self.best_weights is not None:

@@ -56,13 +56,13 @@ class Backup:
             shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
 
     def load(self) -> dict | None:
-        """``{"meta": {...}, "model": [...], "optimizer": [...], "best": [...]}`` or None."""
+        """``{"meta": {...}, <part>: [arrays], ...}`` as saved, or None."""
         if not self.path.exists():
             return None
         with np.load(self.path, allow_pickle=False) as data:
             meta = json.loads(bytes(data["meta"]).decode())
-            return {"meta": meta, **{part: [data[f"{part}{i}"] for i in range(meta[part])]
-                                     for part in ("model", "optimizer", "best")}}
+            return {"meta": meta, **{part: [data[f"{part}{i}"] for i in range(count)]
+                                     for part, count in meta["arrays"].items()}}
 
     def save(self, meta: dict, **parts: list[np.ndarray]) -> None:
         """Write the state to a temporary file, then rename it over the backup."""
@@ -70,7 +70,7 @@ class Backup:
         arrays = {f"{part}{i}": np.asarray(a) for part, values in parts.items()
                   for i, a in enumerate(values)}
         counts = {part: len(values) for part, values in parts.items()}
-        blob = np.frombuffer(json.dumps({**meta, **counts}).encode(), np.uint8)
+        blob = np.frombuffer(json.dumps({**meta, "arrays": counts}).encode(), np.uint8)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
             np.savez(f, meta=blob, **arrays)
