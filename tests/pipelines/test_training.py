@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -206,3 +207,30 @@ def test_zero_or_missing_epochs_are_refused(series):
     for epochs in (0, None, 2.5):
         with pytest.raises(TrainingConfigError, match="training.epochs must be an integer >= 1"):
             train_model(series, spec, "lstm", MODEL, {**TRAINING, "epochs": epochs})
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_epoch_ends_the_process_within_seconds(tmp_path):
+    """The feed holds no Python thread, so an abandoned iterator cannot block the exit."""
+    config = {**RESUMABLE, "points": 20_000, "out": str(tmp_path / "out"),
+              "training": {**RESUMABLE["training"], "epochs": 5, "backup_dir": None}}
+    (tmp_path / "c.json").write_text(json.dumps(config))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH", "")])}
+    process = subprocess.Popen([sys.executable, str(WORKER), str(tmp_path / "c.json")], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if 2 in _epochs_seen(seen):
+            break
+    time.sleep(1.0)  # well inside epoch 2 (~600 batches)
+    interrupted = time.perf_counter()
+    process.send_signal(signal.SIGINT)
+    try:
+        process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("the training process was still alive 20 s after Ctrl-C")
+    assert time.perf_counter() - interrupted < 10
+    assert process.returncode != 0 and not (tmp_path / "out").exists()
