@@ -102,10 +102,10 @@ def test_killed_kedro_run_leaves_no_backup_that_breaks_a_run_on_other_data(proje
                      "data.time_column=ts", "data.targets=load", "windows.n_seq=2",
                      "windows.origins=4"])
     second = subprocess.run([*command[:-1], flat], cwd=project, capture_output=True, text=True,
-                            check=False, timeout=600)
+                            check=False, timeout=600, env={**os.environ, "COLUMNS": "400"})
     output = second.stdout + second.stderr
     assert second.returncode == 0, output[-3000:]
-    assert "written by another run configuration" in output
+    assert "another run configuration" in output  # one log line, unwrapped at 400 columns
     assert _epochs_seen(second.stdout.splitlines())[0] == 1  # started afresh
     assert not (project / "data/06_models/backup/lstm").exists()  # removed once complete
 
