@@ -47,7 +47,8 @@ class Backup:
         """Remove whatever in the folder is not this configuration's backup."""
         if not self.folder.is_dir():
             return
-        stale = [p for p in sorted(self.folder.iterdir()) if p != self.path]
+        stale = [p for p in sorted(self.folder.iterdir())
+                 if p != self.path and not _written_by_a_live_process(p)]
         if stale:
             logger.info("ignoring and removing %d backup file(s) in %s written by another run "
                         "configuration (other data or parameters): %s", len(stale), self.folder,
@@ -80,5 +81,21 @@ class Backup:
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
-        if self.folder.is_dir() and not any(self.folder.iterdir()):
+        try:
             self.folder.rmdir()
+        except OSError:  # not empty: another run's backup lives there too
+            pass
+
+
+def _written_by_a_live_process(path: Path) -> bool:
+    """A temporary file that a running process on this host is still writing."""
+    parts = path.name.split(".")
+    if not (path.name.startswith(".") and parts[-1] == "tmp" and parts[-2].isdigit()):
+        return False
+    try:
+        os.kill(int(parts[-2]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
