@@ -181,13 +181,12 @@ class Progress(keras.callbacks.Callback):
 
 
 def restore(trainable: keras.Model, saved: dict) -> None:
-    """Put the saved model and optimizer variables back (the optimizer built first)."""
+    """Put the saved model and optimizer variables back (the optimizer is built)."""
     trainable.set_weights(saved["model"])
-    optimizer = trainable.optimizer
-    optimizer.build(trainable.trainable_variables)
-    if len(optimizer.variables) != len(saved["optimizer"]):
+    variables = trainable.optimizer.variables
+    if len(variables) != len(saved["optimizer"]):
         raise TrainingConfigError("the backup's optimizer state does not fit the model")
-    for variable, value in zip(optimizer.variables, saved["optimizer"], strict=True):
+    for variable, value in zip(variables, saved["optimizer"], strict=True):
         variable.assign(value)
 
 
@@ -223,6 +222,21 @@ def check_model(forecaster: keras.Model, sample: np.ndarray, family_name: str) -
     )
 
 
+def build_compiled(family_name: str, spec: dict, model: dict, training: dict, device: str,
+                   strategy: tf.distribute.Strategy, mixed: bool):
+    """``(trainable, forecaster)``, compiled, the optimizer built so a backup can fill it."""
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
+    try:
+        with strategy.scope():
+            normalization = training.get("normalization", DEFAULT_NORMALIZATION)
+            trainable, forecaster = build_forecaster(family_name, spec, model, normalization)
+            compile_for(trainable, training, device)
+            trainable.optimizer.build(trainable.trainable_variables)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    return trainable, forecaster
+
+
 def fit_family(series: pd.DataFrame, spec: dict, family_name: str, model: dict,
                training: dict) -> tuple[keras.Model, dict]:
     """Train one family; see ``seqcast.pipelines.training.nodes.train_model``."""
@@ -231,22 +245,16 @@ def fit_family(series: pd.DataFrame, spec: dict, family_name: str, model: dict,
     keras.utils.set_random_seed(seed)
     device, strategy = training_device()
     mixed = bool(training.get("mixed_precision")) and device != "CPU"
-    nested = family(family_name).nested
-    train, validation = streams(series, spec, nested, int(training["batch_size"]), seed)
+    train, validation = streams(series, spec, family(family_name).nested,
+                                int(training["batch_size"]), seed)
     check_scaling(train.values, spec, family_name)
-    keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
-    try:
-        with strategy.scope():
-            normalization = training.get("normalization", DEFAULT_NORMALIZATION)
-            trainable, forecaster = build_forecaster(family_name, spec, model, normalization)
-            compile_for(trainable, training, device)
-            key = fingerprint(train.values, spec, family_name, model, training)
-            backup = Backup(training["backup_dir"], key) if training.get("backup_dir") else None
-            saved = resume_point(backup, epochs, family_name)
-            if saved:
-                restore(trainable, saved)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    trainable, forecaster = build_compiled(family_name, spec, model, training, device, strategy,
+                                           mixed)
+    key = fingerprint(train.values, spec, family_name, model, training)
+    backup = Backup(training["backup_dir"], key) if training.get("backup_dir") else None
+    saved = resume_point(backup, epochs, family_name)
+    if saved:
+        restore(trainable, saved)
     progress = Progress(int(training["patience"]), backup, key, saved)
     first = saved["meta"]["epoch"] if saved else 0
     logger.info(
