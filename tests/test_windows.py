@@ -109,6 +109,22 @@ def test_tf_feed_order_depends_on_seed_and_epoch_only():
     assert not np.array_equal(order(4, 0, 1), both[:150])
 
 
+def test_tf_feed_has_no_python_in_its_graph():
+    """No generator, no py_function: nothing that needs the GIL while TensorFlow iterates."""
+    import tensorflow as tf
+    from tensorflow.python.data.ops.options import ExternalStatePolicy
+
+    stream = WindowStream(np.zeros((50, 2), np.float32), range(21), 6, 3, [0], batch_size=4,
+                          shuffle=True, n_seq=2, target_scale=(np.ones(1), np.ones(1)))
+    # A private but stable serialiser: the graph tf.data runs, with its map functions.
+    serialized = stream.dataset(0, 2)._as_serialized_graph(
+        external_state_policy=ExternalStatePolicy.WARN)
+    graph = tf.compat.v1.GraphDef.FromString(serialized.numpy())
+    ops = {n.op for n in graph.node} | {n.op for f in graph.library.function for n in f.node_def}
+    assert "GatherV2" in ops and "StatelessShuffle" in ops
+    assert not ops & {"PyFunc", "PyFuncStateless", "EagerPyFunc", "GeneratorDataset"}
+
+
 def test_tf_feed_in_order_without_shuffle():
     values = np.arange(100, dtype=np.float32).reshape(50, 2)
     stream = WindowStream(values, np.arange(10), 6, 3, [1], batch_size=4,
