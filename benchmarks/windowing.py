@@ -1,4 +1,5 @@
-"""Throughput and memory of seqcast's WindowStream against the tutorial loop and a plain copy.
+"""Throughput and memory of seqcast's WindowStream against the tutorial loop and a plain copy,
+and windows/s of training's tf.data feed against the generator feed it replaced.
 
 Run: ``.venv/bin/python benchmarks/windowing.py`` (full size) or ``--points 200000`` (smoke).
 A script, not a test: it prints figures and the targets they are judged against.
@@ -75,11 +76,52 @@ def copy_seconds(src: np.ndarray, batch: int, n_batches: int) -> np.ndarray:
     return clocks() - t0
 
 
+def generator_feed(stream: WindowStream):
+    """The feed training used before: the numpy stream under ``from_generator``, prefetched.
+
+    Kept here only for comparison: an iterator of it abandoned mid-epoch can deadlock
+    interpreter shutdown (its prefetch thread waits for the GIL inside the generator).
+    """
+    import tensorflow as tf
+
+    signature = (tf.TensorSpec((None, *stream.input_shape()), tf.float32),
+                 tf.TensorSpec((None, stream.horizon, len(stream.target_index)), tf.float32))
+    dataset = tf.data.Dataset.from_generator(stream.__iter__, output_signature=signature)
+    return dataset.apply(tf.data.experimental.assert_cardinality(len(stream))).prefetch(2)
+
+
+def feed_seconds(dataset) -> np.ndarray:
+    """One full epoch of a ``tf.data`` feed, consumed inside TensorFlow (as ``fit`` pulls it)."""
+    import tensorflow as tf
+
+    t0 = clocks()
+    # Touch one element of every batch so that every gather really happens.
+    dataset.reduce(tf.constant(0.0), lambda acc, b: acc + b[0][-1, -1, 0] + b[1][-1, -1, 0])
+    return clocks() - t0
+
+
+def compare_feeds(n: int, bs: int) -> None:
+    """Windows/s of the generator feed against the TensorFlow-native ``WindowStream.dataset``."""
+    values = np.random.default_rng(0).standard_normal((n, 1), dtype=np.float32)
+    stream = WindowStream(values, range(n - WIDTH + 1), LOOKBACK, HORIZON, [0], bs,
+                          shuffle=True, seed=0)
+    feeds = {"generator (old)": generator_feed(stream), "tf-native (new)": stream.dataset()}
+    print(f"\n{'feed, one shuffled epoch':<30}{'windows/s':>13}{'s/epoch':>9}{'(cpu s)':>9}"
+          "  ms per batch")
+    next(iter(feeds["tf-native (new)"]))  # compile its XLA gather outside the timing
+    for name, dataset in feeds.items():
+        wall, cpu = feed_seconds(dataset)
+        print(f"{name:<30}{len(stream.starts) / wall:>13,.0f}{wall:>9.2f}{cpu:>9.2f}"
+              f"  {1e3 * wall / len(stream):.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--points", type=int, default=10_000_000)
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--loop-points", type=int, default=200_000, help="prefix for the loop")
+    parser.add_argument("--feeds", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time the tf.data feeds (old generator, new TF-native)")
     args = parser.parse_args()
     n, bs = args.points, args.batch_size
     n_windows = n - WIDTH + 1
@@ -156,6 +198,8 @@ def main() -> None:
     # One int32 position per window, as many bytes as a univariate float32 series.
     print(f"  of which the shuffled order (int32, reshuffled in place): {index_mb:,.1f} MB")
     print(f"(checksum {acc:.3f})")
+    if args.feeds:
+        compare_feeds(n, bs)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,300 @@
+"""Fit one model family: device, compile, checks, early stopping, resume after a kill.
+
+The training node calls :func:`fit_family`; everything here is plain Python and Keras.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from seqcast.errors import SeqcastError
+from seqcast.models import DEFAULT_NORMALIZATION, build_forecaster, family
+from seqcast.resume import Backup, fingerprint
+from seqcast.windows import WindowGeometry, WindowStream
+
+logger = logging.getLogger(__name__)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class TrainingConfigError(SeqcastError, ValueError):
+    """A training parameter is invalid, or does not fit the saved resume point."""
+
+
+class NonFiniteError(SeqcastError, ArithmeticError):
+    """Training data, statistics, losses or weights that are NaN or infinite."""
+
+
+def training_device() -> tuple[str, tf.distribute.Strategy]:
+    """The visible accelerator(s), or the CPU: ``(description, strategy)``."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if len(gpus) > 1:
+        return f"{len(gpus)} GPUs (MirroredStrategy)", tf.distribute.MirroredStrategy()
+    if gpus:
+        name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
+        return f"GPU:0 {name}", tf.distribute.get_strategy()
+    return "CPU", tf.distribute.get_strategy()
+
+
+def compile_for(trainable: keras.Model, training: dict, device: str) -> None:
+    """Compile with Adam and the configured loss; XLA on the CPU.
+
+    On the CPU, XLA fuses each LSTM's per-step loop (about 2x the samples/s of plain graph
+    mode, ``benchmarks/training.py``) and is deterministic by itself, so op determinism,
+    which would refuse XLA, is only needed without it. On a GPU Keras keeps the cuDNN LSTM
+    kernels, which XLA would replace.
+    """
+    xla = bool(training.get("xla", True)) and device == "CPU"
+    if training.get("deterministic", True) and not xla:
+        tf.config.experimental.enable_op_determinism()
+    trainable.compile(
+        optimizer=keras.optimizers.Adam(float(training["learning_rate"])),
+        loss=training.get("loss", "mse"),
+        jit_compile=True if xla else "auto",
+    )
+
+
+def check_training(training: dict, family_name: str) -> None:
+    """Refuse counts that cannot train: ``epochs`` and ``batch_size`` >= 1, ``patience`` >= 0."""
+    for key, low in (("epochs", 1), ("batch_size", 1), ("patience", 0)):
+        value = training.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise TrainingConfigError(
+                f"params:{family_name}.training.{key} must be an integer >= {low}, got "
+                f"{value!r}; set it in conf/base/parameters_training.yml or with --params"
+            )
+
+
+def check_scaling(values: np.ndarray, spec: dict, family_name: str) -> None:
+    """Refuse data or scaling statistics that float32 training cannot represent."""
+    for name, stats in (("mean", spec["mean"]), ("std", spec["std"])):
+        for feature, v in zip(spec["features"], stats, strict=True):
+            squared = v * v if name == "std" else abs(v)  # the model divides by the variance
+            if not math.isfinite(v) or squared > FLOAT32_MAX or (name == "std" and v <= 0):
+                raise NonFiniteError(
+                    f"{family_name}: the training {name} of feature {feature!r} is {v!r}, which "
+                    "float32 training cannot use; check the series for extreme or constant "
+                    "values and re-run the ingestion and windowing pipelines"
+                )
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise NonFiniteError(
+            f"{family_name}: feature {spec['features'][col]!r} at row {row} does not fit float32 "
+            "(|value| > 3.4e38 or NaN); fix the series and re-run ingestion"
+        )
+
+
+def streams(series: pd.DataFrame, spec: dict, nested: bool, batch_size: int, seed: int):
+    """``(train, validation)`` window streams; training shuffles per epoch from ``seed``."""
+    geometry = WindowGeometry.from_params(spec)
+    t = spec["target_index"]
+    scale = (np.asarray(spec["mean"])[t], np.asarray(spec["std"])[t])
+    values = series[spec["features"]].to_numpy(np.float32)
+
+    def stream(starts, shuffle):
+        return WindowStream(
+            values, starts, geometry.lookback, geometry.horizon, t, batch_size=batch_size,
+            shuffle=shuffle, seed=seed, n_seq=geometry.n_seq if nested else None,
+            target_scale=scale,
+        )
+
+    n = len(values)
+    return stream(geometry.train_starts(n), True), stream(geometry.validation_starts(n), False)
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Raise at the first batch whose loss is NaN or infinite (Keras' TerminateOnNaN only stops)."""
+
+    def __init__(self, family_name: str, learning_rate: float):
+        super().__init__()
+        self.family_name, self.learning_rate, self.epoch = family_name, learning_rate, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.check("training loss", (logs or {}).get("loss", 0.0), f", batch {batch + 1}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.check("validation loss", (logs or {}).get("val_loss", 0.0), "")
+
+    def check(self, what: str, value, where: str) -> None:
+        if not math.isfinite(float(value)):
+            raise NonFiniteError(
+                f"{self.family_name}: the {what} became {float(value)} at epoch "
+                f"{self.epoch + 1}{where}; no model was kept. Check the series for extreme "
+                "values and the scaling statistics in window_spec, or lower "
+                f"training.learning_rate (now {self.learning_rate})"
+            )
+
+
+class Progress(keras.callbacks.Callback):
+    """Loss history, early stopping with best weights, and a backup after every epoch.
+
+    Owns all the state a resumed run needs, so that a run killed at any epoch and resumed
+    ends as the uninterrupted run would: same history, best epoch and best weights.
+    """
+
+    def __init__(self, patience: int, backup: Backup | None, key: str, saved: dict | None):
+        super().__init__()
+        self.patience, self.backup, self.key = patience, backup, key
+        meta = saved["meta"] if saved else {}
+        self.history = meta.get("history", {"loss": [], "val_loss": []})
+        self.best = meta.get("best", math.inf)
+        self.best_epoch, self.wait = meta.get("best_epoch", -1), meta.get("wait", 0)
+        self.stopped = meta.get("stopped", False)
+        self.best_weights = (saved["best"] or None) if saved else None
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key in ("loss", "val_loss"):
+            self.history[key].append(float(logs[key]))
+        current = self.history["val_loss"][-1]
+        if current < self.best:
+            self.best, self.best_epoch, self.wait = current, epoch, 0
+            self.best_weights = self.model.get_weights()
+        else:  # as keras.callbacks.EarlyStopping(restore_best_weights=True)
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.stopped = self.model.stop_training = True
+        if self.backup is not None:
+            self.save(epoch + 1)
+
+    def save(self, epochs_done: int) -> None:
+        meta = {"fingerprint": self.key, "epoch": epochs_done, "history": self.history,
+                "best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
+                "stopped": self.stopped, "host": socket.gethostname()}
+        optimizer = [np.asarray(v) for v in self.model.optimizer.variables]
+        self.backup.save(meta, model=self.model.get_weights(), optimizer=optimizer,
+                         best=self.best_weights or [])
+
+    def restore_best(self) -> None:
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+def restore(trainable: keras.Model, saved: dict) -> None:
+    """Put the saved model and optimizer variables back (the optimizer is built)."""
+    trainable.set_weights(saved["model"])
+    variables = trainable.optimizer.variables
+    if len(variables) != len(saved["optimizer"]):
+        raise TrainingConfigError("the backup's optimizer state does not fit the model")
+    for variable, value in zip(variables, saved["optimizer"], strict=True):
+        variable.assign(value)
+
+
+def resume_point(backup: Backup | None, epochs: int, family_name: str) -> dict | None:
+    """The saved state of this configuration, if any, checked against ``epochs``."""
+    if backup is None:
+        return None
+    backup.discard_others()
+    saved = backup.load()
+    if saved is None:
+        return None
+    done = saved["meta"]["epoch"]
+    if epochs < done:
+        raise TrainingConfigError(
+            f"{family_name}: training.epochs={epochs}, but an interrupted run with the same data "
+            f"and parameters already finished {done} epochs ({backup.path}); set "
+            f"training.epochs to at least {done} to resume it, or delete that file to start over"
+        )
+    logger.info("%s: resuming after epoch %d of an interrupted run (%s)", family_name, done,
+                backup.path)
+    return saved
+
+
+def check_model(forecaster: keras.Model, sample: np.ndarray, family_name: str) -> None:
+    """Refuse a model with a non-finite weight or forecast: it must never be saved."""
+    bad = [w.path for w in forecaster.weights if not np.isfinite(np.asarray(w)).all()]
+    if not bad and np.isfinite(np.asarray(forecaster(sample, training=False))).all():
+        return
+    raise NonFiniteError(
+        f"{family_name}: the trained model has non-finite "
+        f"{'weights ' + str(bad[:3]) if bad else 'forecasts'}; no model was kept. Check the "
+        "series for extreme values or lower training.learning_rate"
+    )
+
+
+def build_compiled(family_name: str, spec: dict, model: dict, training: dict, device: str,
+                   strategy: tf.distribute.Strategy, mixed: bool):
+    """``(trainable, forecaster)``, compiled, the optimizer built so a backup can fill it."""
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
+    try:
+        with strategy.scope():
+            normalization = training.get("normalization", DEFAULT_NORMALIZATION)
+            trainable, forecaster = build_forecaster(family_name, spec, model, normalization)
+            compile_for(trainable, training, device)
+            trainable.optimizer.build(trainable.trainable_variables)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    return trainable, forecaster
+
+
+def fit_family(series: pd.DataFrame, spec: dict, family_name: str, model: dict,
+               training: dict) -> tuple[keras.Model, dict]:
+    """Train one family; see ``seqcast.pipelines.training.nodes.train_model``."""
+    check_training(training, family_name)
+    seed, epochs = int(training["seed"]), int(training["epochs"])
+    keras.utils.set_random_seed(seed)
+    device, strategy = training_device()
+    mixed = bool(training.get("mixed_precision")) and device != "CPU"
+    train, validation = streams(series, spec, family(family_name).nested,
+                                int(training["batch_size"]), seed)
+    check_scaling(train.values, spec, family_name)
+    trainable, forecaster = build_compiled(family_name, spec, model, training, device, strategy,
+                                           mixed)
+    key = fingerprint(train.values, spec, family_name, model, training)
+    backup = Backup(training["backup_dir"], key) if training.get("backup_dir") else None
+    saved = resume_point(backup, epochs, family_name)
+    if saved:
+        restore(trainable, saved)
+    progress = Progress(int(training["patience"]), backup, key, saved)
+    first = saved["meta"]["epoch"] if saved else 0
+    logger.info(
+        "training %s on %s: %d parameters, %d training / %d validation windows",
+        family_name, device, trainable.count_params(), len(train.starts), len(validation.starts),
+    )
+    started = time.perf_counter()
+    if first < epochs and not progress.stopped:
+        trainable.fit(
+            train.dataset(first, epochs), validation_data=validation.dataset(),
+            steps_per_epoch=len(train), epochs=epochs, initial_epoch=first, verbose=2,
+            shuffle=False,  # the feed shuffles per (seed, epoch)
+            callbacks=[StopOnNonFinite(family_name, float(training["learning_rate"])), progress],
+        )
+    seconds = time.perf_counter() - started
+    progress.restore_best()
+    check_model(forecaster, validation.batch(np.asarray(validation.starts[:1]))[0], family_name)
+    if backup is not None:
+        backup.remove()  # complete: nothing to resume
+    return forecaster, summary(progress, family_name, device, mixed, trainable, seconds,
+                               len(train.starts) * (len(progress.history["loss"]) - first))
+
+
+def summary(progress: Progress, family_name: str, device: str, mixed: bool,
+            trainable: keras.Model, seconds: float, windows: int) -> dict:
+    losses, val_losses = progress.history["loss"], progress.history["val_loss"]
+    history = {
+        "family": family_name,
+        "loss": losses,
+        "val_loss": val_losses,
+        "best_epoch": progress.best_epoch + 1,
+        "epochs_run": len(losses),
+        "device": device,
+        "mixed_precision": mixed,
+        "parameters": int(trainable.count_params()),
+        "seconds": round(seconds, 3),
+        "windows_per_second": round(windows / seconds, 1) if seconds > 0 else 0.0,
+    }
+    logger.info(
+        "%s: best val_loss %.4f at epoch %d of %d, %.1fs on %s",
+        family_name, progress.best, history["best_epoch"], len(losses), seconds, device,
+    )
+    return history

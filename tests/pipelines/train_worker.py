@@ -1,0 +1,38 @@
+"""Train one family in a separate process (killed and resumed by tests/pipelines/test_training.py).
+
+Usage: ``python train_worker.py CONFIG.json``. The config holds ``points``, ``seed_data``,
+``family``, ``model``, ``training`` and ``out``; the result lands in ``out`` as
+``weights.npz`` and ``history.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from seqcast.pipelines.ingestion.nodes import clean_series
+from seqcast.pipelines.training.nodes import train_model
+from seqcast.pipelines.windowing.nodes import make_window_spec
+from tests.conftest import DATA, WINDOWS, synthetic_raw
+
+
+def main(config_path: str) -> None:
+    logging.basicConfig(level=logging.INFO)
+    config = json.loads(Path(config_path).read_text())
+    series = clean_series(synthetic_raw(config["points"], seed=config.get("seed_data", 0)),
+                          DATA, WINDOWS)
+    spec = make_window_spec(series, DATA, WINDOWS)
+    model, history = train_model(series, spec, config["family"], config["model"],
+                                 config["training"])
+    out = Path(config["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / "weights.npz", *model.get_weights())
+    (out / "history.json").write_text(json.dumps(history))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
