@@ -49,6 +49,17 @@ WINDOWS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def tracking_uri_from_environment():
+    """Each test finds its tracking store through its own environment: a URI that an earlier
+    test set in-process (``mlflow.set_tracking_uri``, a Kedro session) would leak into it."""
+    import mlflow
+
+    mlflow.set_tracking_uri(None)
+    yield
+    mlflow.set_tracking_uri(None)
+
+
 @pytest.fixture
 def raw() -> pd.DataFrame:
     return synthetic_raw()
