@@ -12,6 +12,7 @@ import os
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from kedro.config import MissingConfigException
+from mlflow.environment_variables import MLFLOW_HTTP_REQUEST_TIMEOUT
 from mlflow.exceptions import MlflowException
 from mlflow.utils.credentials import get_default_host_creds
 from mlflow.utils.rest_utils import http_request
@@ -96,19 +97,22 @@ def check_server(uri: str, source: str, experiment: str, timeout: float) -> None
     """One authenticated request, no retries: raise a short, password-free error if it fails.
 
     ``/health`` is public on MLflow's basic-auth app, so the request reads the experiment,
-    which needs the run's own credentials.
+    which needs the run's own credentials. ``timeout`` bounds the connection; the answer
+    gets as long as any MLflow request (``MLFLOW_HTTP_REQUEST_TIMEOUT``).
     """
     where = f"MLflow tracking server {uri} ({source})"
     creds = get_default_host_creds(uri)
+    read = max(timeout, MLFLOW_HTTP_REQUEST_TIMEOUT.get())
     try:
         answer = http_request(
             creds, "/api/2.0/mlflow/experiments/get-by-name", "GET", max_retries=0,
-            timeout=timeout, raise_on_status=False, params={"experiment_name": experiment},
+            timeout=(timeout, read), raise_on_status=False,
+            params={"experiment_name": experiment},
         )
     except MlflowException as err:  # MLflow's wrapping of every requests error
         raise TrackingServerError(
-            f"{where} did not answer within {timeout}s ({_reason(err)}). "
-            f"Start it, fix the URI, or {UNSET}"
+            f"{where} did not answer ({_reason(err)}; {timeout}s to connect, {read}s to "
+            f"answer). Start it, fix the URI, or {UNSET}"
         ) from err
     user = f"user {creds.username!r}" if creds.username else "no user"
     if answer.status_code == 401:
@@ -121,14 +125,19 @@ def check_server(uri: str, source: str, experiment: str, timeout: float) -> None
             f"{where}: {user} may not read experiment {experiment!r} (HTTP 403). Ask the "
             "server's administrator for EDIT permission on it"
         )
-    if answer.status_code >= 500:
+    if answer.status_code >= 500 or (answer.status_code == 404 and "error_code" not in answer.text):
         raise TrackingServerError(
-            f"{where} answered HTTP {answer.status_code}. Check the server's log, or {UNSET}"
+            f"{where} answered HTTP {answer.status_code} to MLflow's REST API: is it an MLflow "
+            f"tracking server? Check the URI and the server's log, or {UNSET}"
         )
     logger.info("Tracking into %s as %s", uri, user)
 
 
 def _reason(err: Exception) -> str:
-    """The last clause of a connection error: 'Connection refused', 'timed out', …"""
-    text = str(err).rstrip(")'\"")
-    return text.rpartition(": ")[2] or type(err).__name__
+    """What went wrong, in words: 'connection refused', 'read timed out', …"""
+    text = str(err)
+    for reason in ("Connection refused", "Read timed out", "timed out", "Name or service not known",
+                   "No route to host", "Temporary failure in name resolution"):
+        if reason in text:
+            return reason.lower()
+    return type(err.__cause__ or err.__context__ or err).__name__
