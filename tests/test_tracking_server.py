@@ -15,7 +15,7 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from seqcast.tracking_server import TrackingServerError
+from seqcast.tracking_server import TrackingServerError, split_credentials
 from tests.conftest import FAST, run_kedro
 
 
@@ -124,3 +124,14 @@ def test_password_in_a_dead_servers_uri_is_never_shown(project, monkeypatch):
     assert f"MLflow tracking server {uri} (MLFLOW_TRACKING_URI) did not answer" in message
     assert "pw-Never-Shown" not in message
     mlflow.set_tracking_uri(None)
+
+
+@pytest.mark.parametrize(("uri", "expected"), [
+    ("http://alice:s3cret%2Fx%40y@127.0.0.1:5000/mlflow",
+     ("http://127.0.0.1:5000/mlflow", "alice", "s3cret/x@y")),
+    ("https://alice@mlflow.example.org", ("https://mlflow.example.org", "alice", None)),
+    ("http://u:p@[::1]:5000", ("http://[::1]:5000", "u", "p")),
+    ("http://127.0.0.1:5000", ("http://127.0.0.1:5000", None, None)),
+])
+def test_credentials_leave_the_uri(uri, expected):
+    assert split_credentials(uri) == expected

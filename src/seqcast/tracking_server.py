@@ -57,7 +57,7 @@ def export_credentials(config_loader, conf: dict) -> None:
 
     Done here as well so that the check below authenticates as the run will.
     """
-    name = conf.get("server", {}).get("credentials")
+    name = (conf.get("server") or {}).get("credentials")
     if name:
         for key, value in config_loader["credentials"].get(name, {}).items():
             os.environ[key] = str(value)
@@ -77,9 +77,10 @@ def use_tracking_server(config_loader, timeout: float) -> None:
     from_environment = os.environ.get(URI_VARIABLE) == uri
     source = URI_VARIABLE if from_environment else "mlflow.yml server.mlflow_tracking_uri"
     clean, username, password = split_credentials(uri)
-    if username is not None or password is not None:
-        os.environ[USERNAME] = username or ""
-        os.environ[PASSWORD] = password or ""
+    if clean != uri:
+        for variable, value in ((USERNAME, username), (PASSWORD, password)):
+            if value is not None:
+                os.environ[variable] = value
         server["mlflow_tracking_uri"] = clean
         registry = server.get("mlflow_registry_uri")
         if registry:
