@@ -84,7 +84,7 @@ def test_known_failure_behind_a_dataset_error():
         except DataValidationError as inner:
             raise DatasetError("Failed while loading data from dataset raw_series") from inner
     except DatasetError as outer:
-        assert str(known_failure(outer)) == "data/x.csv: bad"
+        assert known_failure(outer) == "data/x.csv: bad"
     try:
         try:
             raise DataValidationError("data/x.csv: bad")

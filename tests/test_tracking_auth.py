@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow  # starts a tracking server
 ADMIN = ("admin", "admin-Pw-0123456789")
 USER = "alice"
 PASSWORD = "s3cret:Pw@2026/x"  # characters a URI must percent-encode
+READER = ("bob", "bob-Pw-0123456789")  # the app's default permission: READ
 CREDENTIAL_VARIABLES = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 
 
@@ -43,9 +44,10 @@ def auth_server(tmp_path_factory):
     env = {"MLFLOW_AUTH_CONFIG_PATH": str(root / "auth.ini"),
            "MLFLOW_FLASK_SERVER_SECRET_KEY": "test-only-csrf-key"}
     with mlflow_server(root, "--app-name", "basic-auth", env=env) as uri:
-        created = requests.post(f"{uri}/api/2.0/mlflow/users/create", auth=ADMIN, timeout=30,
-                                json={"username": USER, "password": PASSWORD})
-        created.raise_for_status()
+        for user, password in ((USER, PASSWORD), READER):
+            created = requests.post(f"{uri}/api/2.0/mlflow/users/create", auth=ADMIN,
+                                    json={"username": user, "password": password}, timeout=30)
+            created.raise_for_status()
         yield uri, root
 
 
@@ -150,3 +152,22 @@ def test_wrong_password_in_process(auth_server, clean_env, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "wrong-password-123")
     with pytest.raises(TrackingServerError, match="refused the credentials"):
         run_kedro(clean_env, ["ingestion"])
+
+
+def test_a_refused_request_mid_run_is_a_short_clear_error(auth_server, clean_env, monkeypatch):
+    """bob may read experiment `seqcast` (the check passes) but not start a run in it."""
+    uri, _ = auth_server
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", USER)
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", PASSWORD)
+    client = MlflowClient(uri)
+    if client.get_experiment_by_name("seqcast") is None:
+        client.create_experiment("seqcast")  # alice's, as after her first run
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_TRACKING_USERNAME": READER[0],
+           "MLFLOW_TRACKING_PASSWORD": READER[1]}
+    done = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", "--pipelines", "ingestion"], cwd=clean_env,
+        env=env, capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "Error: the MLflow tracking server refused a request" in done.stderr
+    assert "EDIT permission" in done.stderr

@@ -12,6 +12,7 @@ import warnings
 
 import click
 from kedro.framework.cli.project import run as kedro_run
+from mlflow.exceptions import MlflowException
 
 from seqcast.errors import SeqcastError
 
@@ -24,11 +25,21 @@ warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is depreca
 warnings.filterwarnings("ignore", message=r"One or more dataset names contain '\.'")
 
 
-def known_failure(error: BaseException) -> SeqcastError | None:
-    """The SeqcastError behind ``error``: itself, or one it was raised from (a dataset's)."""
+# The tracking server refusing a request half-way (an account without EDIT on the experiment
+# or a registered model) is the user's to fix, like a SeqcastError.
+REFUSED = ("UNAUTHENTICATED", "PERMISSION_DENIED")
+
+
+def known_failure(error: BaseException) -> str | None:
+    """The message of the known failure behind ``error``: itself, or one it was raised from
+    (as a dataset's error is); None for anything else."""
     while error is not None:
         if isinstance(error, SeqcastError):
-            return error
+            return str(error)
+        if isinstance(error, MlflowException) and error.error_code in REFUSED:
+            return (f"the MLflow tracking server refused a request ({error.message}). Ask its "
+                    "administrator for EDIT permission on experiment and registered models "
+                    "(README: Sharing runs with a team), or run as an account that has it")
         error = error.__cause__
     return None
 
@@ -50,7 +61,7 @@ def cli():
 
 @cli.command(name="run", params=[*kedro_run.params, VERBOSE], help=kedro_run.help)
 def run(verbose: bool, **options):
-    """Kedro's ``run``; a SeqcastError ends it with its message and exit status 1."""
+    """Kedro's ``run``; a known failure ends it with its message and exit status 1."""
     try:
         return kedro_run.callback(**options)
     except Exception as error:
