@@ -1,5 +1,6 @@
-# Two entry points: `make run` and `make test`. Both create .venv on first use and
-# reinstall only when pyproject.toml changes (the stamp file below).
+# Two entry points: `make run` and `make test` (CI's; `make test-fast` leaves out the tests
+# marked slow). Both create .venv on first use and reinstall only when pyproject.toml changes
+# (the stamp file below).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ export KEDRO_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install run test ui retrain forecast lint
+.PHONY: install run test test-fast ui retrain forecast lint
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +24,9 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
 
 ui: install
 	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} --host 127.0.0.1 --port $${PORT:-5000}

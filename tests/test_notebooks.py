@@ -54,6 +54,7 @@ def text_of(cell) -> str:
                    for out in cell.outputs)
 
 
+@pytest.mark.slow  # a Jupyter kernel
 def test_explore_runs_headless(project, python3_kernel, monkeypatch):
     run_kedro(project, ["ingestion", "windowing"])
     monkeypatch.setenv("SEQCAST_PROJECT", str(project))  # the kernel inherits the environment
@@ -63,6 +64,7 @@ def test_explore_runs_headless(project, python3_kernel, monkeypatch):
     assert "temp_max" in text and "2015-11-06" in text
 
 
+@pytest.mark.slow  # a Jupyter kernel and a trained project
 def test_compare_runs_headless(trained_project, python3_kernel, tmp_path, monkeypatch):
     # A copy of the shared project, which other tests expect to hold exactly one `kedro run`.
     # Its store still keeps artifacts under the original's absolute mlruns/ path; new runs'

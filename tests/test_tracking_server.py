@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
 
 import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
+from seqcast.tracking_server import TrackingServerError, split_credentials
 from tests.conftest import FAST, run_kedro
 
 
@@ -21,18 +25,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`mlflow server` with a SQLite backend and an artifact folder; stopped afterwards."""
-    root = tmp_path_factory.mktemp("mlflow-server")
+@contextmanager
+def mlflow_server(root: Path, *options: str, env: dict | None = None):
+    """`mlflow server` on a free loopback port with a SQLite backend and an artifact folder."""
     port = free_port()
     uri = f"http://127.0.0.1:{port}"
     log = (root / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
          "--backend-store-uri", f"sqlite:///{root / 'backend.db'}",
-         "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT,
+         "--artifacts-destination", str(root / "artifacts"), "--workers", "1", *options],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )
     try:
         deadline = time.monotonic() + 90
@@ -44,7 +47,7 @@ def server(tmp_path_factory):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError((root / "server.log").read_text()[-3000:]) from None
                 time.sleep(0.5)
-        yield uri, root
+        yield uri
     finally:
         process.terminate()
         try:
@@ -54,6 +57,14 @@ def server(tmp_path_factory):
         log.close()
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mlflow-server")
+    with mlflow_server(root) as uri:
+        yield uri, root
+
+
+@pytest.mark.slow
 def test_retrain_against_a_tracking_server(server, project, monkeypatch):
     uri, root = server
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
@@ -90,3 +101,37 @@ def test_unreachable_server_fails_fast_and_writes_nothing(project, monkeypatch):
     assert not (project / "data/02_intermediate/series.parquet").exists()
     assert not (project / "mlflow.db").exists()
     mlflow.set_tracking_uri(None)
+
+
+def test_uri_from_mlflow_yml_is_the_one_checked(project, monkeypatch):
+    uri = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    (project / "conf/local/mlflow.yml").write_text(f"server:\n  mlflow_tracking_uri: {uri}\n")
+    with pytest.raises(TrackingServerError, match=rf"{uri} \(mlflow.yml server.mlflow_tracking"):
+        run_kedro(project, ["ingestion"])
+    assert not (project / "data/02_intermediate/series.parquet").exists()
+    mlflow.set_tracking_uri(None)
+
+
+def test_password_in_a_dead_servers_uri_is_never_shown(project, monkeypatch):
+    uri = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri.replace("//", "//alice:pw-Never-Shown@"))
+    for name in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(TrackingServerError) as failure:
+        run_kedro(project, ["ingestion"])
+    message = str(failure.value)
+    assert f"MLflow tracking server {uri} (MLFLOW_TRACKING_URI) did not answer" in message
+    assert "pw-Never-Shown" not in message
+    mlflow.set_tracking_uri(None)
+
+
+@pytest.mark.parametrize(("uri", "expected"), [
+    ("http://alice:s3cret%2Fx%40y@127.0.0.1:5000/mlflow",
+     ("http://127.0.0.1:5000/mlflow", "alice", "s3cret/x@y")),
+    ("https://alice@mlflow.example.org", ("https://mlflow.example.org", "alice", None)),
+    ("http://u:p@[::1]:5000", ("http://[::1]:5000", "u", "p")),
+    ("http://127.0.0.1:5000", ("http://127.0.0.1:5000", None, None)),
+])
+def test_credentials_leave_the_uri(uri, expected):
+    assert split_credentials(uri) == expected

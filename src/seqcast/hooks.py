@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
-import urllib.request
 from pathlib import Path
 
 from kedro.framework.hooks import hook_impl
 
 from seqcast import locking, runs
+from seqcast.tracking_server import use_tracking_server
 
 logger = logging.getLogger(__name__)
 
@@ -75,24 +74,16 @@ class RunProvenance:
 
 
 class TrackingServerCheck:
-    """Fail fast, naming the URI, when the tracking server does not answer.
+    """Fail fast, naming the URI (never its password), when the tracking server does not answer.
 
     MLflow's HTTP client retries for minutes by default; a ``kedro run`` against a server
-    that is down should say so within seconds and before any node writes a file.
+    that is down, or that refuses the credentials, should say so within seconds and before any
+    node writes a file. The URI checked is the one kedro-mlflow uses (mlflow.yml, or
+    ``MLFLOW_TRACKING_URI``); credentials in it move to MLflow's environment variables.
     """
 
     TIMEOUT_S = 5
 
     @hook_impl(tryfirst=True)  # before kedro-mlflow's own set-up contacts the server
     def after_context_created(self, context):
-        uri = os.environ.get("MLFLOW_TRACKING_URI", "")
-        if not uri.startswith(("http://", "https://")):
-            return
-        try:
-            urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=self.TIMEOUT_S).close()
-        except OSError as err:
-            raise ConnectionError(
-                f"MLflow tracking server {uri} (MLFLOW_TRACKING_URI) did not answer within "
-                f"{self.TIMEOUT_S}s: {err}. Start it, fix the URI, or unset "
-                "MLFLOW_TRACKING_URI to track into the embedded sqlite:///mlflow.db"
-            ) from err
+        use_tracking_server(context.config_loader, timeout=self.TIMEOUT_S)

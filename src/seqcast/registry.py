@@ -68,6 +68,12 @@ def champion(name: str, client: MlflowClient | None = None) -> ModelVersion | No
     except MlflowException as err:
         if err.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
             return None
+        # MLflow's basic-auth app answers 403, not 404, to a user asking for a model that
+        # does not exist yet: the first retrain must still find "no champion".
+        if err.error_code == "PERMISSION_DENIED" and not client.search_registered_models(
+            f"name = '{name}'"
+        ):
+            return None
         raise
 
 

@@ -43,6 +43,7 @@ def test_no_champion_yet_is_a_clear_error(project):
     assert not (project / "data/07_model_output/forecast.csv").exists()
 
 
+@pytest.mark.slow
 def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
     run_kedro(project, ["retrain"], params=FAST)
     assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
@@ -79,6 +80,7 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
     assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
 
 
+@pytest.mark.slow
 def test_forecast_refuses_data_it_cannot_use(project):
     run_kedro(project, ["retrain"], params={**FAST})
     synthetic_raw(400).rename(columns={"load": "temp_max"}).to_csv(
@@ -100,6 +102,7 @@ def test_forecast_refuses_data_it_cannot_use(project):
     assert not (project / "data/07_model_output/forecast.csv").exists()
 
 
+@pytest.mark.slow
 def test_two_retrains_at_once_promote_once(project):
     # The store exists already, as on any machine that has run seqcast once: two processes
     # creating a fresh SQLite store at the same instant race in MLflow's own schema setup.

@@ -1,0 +1,115 @@
+"""`kedro run` through seqcast's cli.py: known failures in a few lines, bugs with a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+from click.testing import CliRunner
+from kedro.framework.cli.project import run as kedro_run
+from kedro.framework.cli.utils import find_run_command
+from kedro.framework.startup import bootstrap_project
+from kedro.io import DatasetError
+
+from seqcast.cli import cli, known_failure
+from seqcast.cli import run as seqcast_run
+from seqcast.errors import SeqcastError
+from seqcast.pipelines.ingestion.nodes import DataValidationError
+from tests.conftest import synthetic_raw
+
+BAD = "data.path=data/01_raw/bad.csv,data.name=bad,data.time_column=ts,data.targets=load"
+MESSAGE = "column 'load' is not numeric (value '12.5kW'"
+
+
+@pytest.fixture
+def bad_csv(project):
+    """A table whose target holds a unit in row 42, as spreadsheets export it."""
+    raw = synthetic_raw().astype({"load": object})
+    raw.loc[41, "load"] = "12.5kW"
+    raw.to_csv(project / "data/01_raw/bad.csv", index=False)
+    return project
+
+
+def invoke(*args: str):
+    """seqcast's `run` in this process, on the project in the working directory."""
+    bootstrap_project(Path.cwd())  # what `kedro` does before it runs a project command
+    try:
+        return CliRunner().invoke(cli, ["run", *args])
+    finally:
+        while mlflow.active_run():
+            mlflow.end_run()
+
+
+def test_kedro_runs_seqcasts_run_with_every_kedro_option():
+    assert find_run_command("seqcast") is seqcast_run
+    assert {p.name for p in kedro_run.params} < {p.name for p in seqcast_run.params}
+
+
+def test_known_failure_is_one_message_and_exit_status_1(bad_csv, monkeypatch):
+    monkeypatch.delenv("SEQCAST_TRACEBACK", raising=False)
+    result = invoke("--pipelines", "ingestion", "--params", BAD)
+    assert result.exit_code == 1
+    assert MESSAGE in result.stderr and "--verbose" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (bad_csv / "data/02_intermediate/series.parquet").exists()
+
+
+@pytest.mark.parametrize("switch", ["--verbose", "SEQCAST_TRACEBACK=1"])
+def test_traceback_on_request(bad_csv, monkeypatch, switch):
+    args = ["--pipelines", "ingestion", "--params", BAD]
+    if switch.startswith("--"):
+        args.append(switch)
+    else:
+        monkeypatch.setenv(*switch.split("="))
+    result = invoke(*args)
+    assert isinstance(result.exception, DataValidationError)  # raised on, traceback and all
+    assert MESSAGE in str(result.exception)
+
+
+def test_other_errors_keep_their_traceback(project):
+    result = invoke("--pipelines", "no_such_pipeline")
+    assert isinstance(result.exception, Exception)  # raised on, not turned into an exit
+    assert not isinstance(result.exception, SeqcastError)
+    assert "no_such_pipeline" in str(result.exception)
+
+
+def test_known_failure_behind_a_dataset_error():
+    try:
+        try:
+            raise DataValidationError("data/x.csv: bad")
+        except DataValidationError as inner:
+            raise DatasetError("Failed while loading data from dataset raw_series") from inner
+    except DatasetError as outer:
+        assert known_failure(outer) == "data/x.csv: bad"
+    try:
+        try:
+            raise DataValidationError("data/x.csv: bad")
+        except DataValidationError:
+            raise KeyError("a bug while handling it") from None
+    except KeyError as bug:
+        assert known_failure(bug) is None
+
+
+@pytest.mark.slow
+def test_bad_csv_run_prints_a_few_lines(bad_csv):
+    """The real command line: `kedro run` on a bad CSV, then again with --verbose."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.pop("SEQCAST_TRACEBACK", None)
+    command = [sys.executable, "-m", "kedro", "run", "--params", BAD]
+    short = subprocess.run(command, cwd=bad_csv, env=env, capture_output=True, text=True,
+                           check=False, timeout=300)
+    lines = (short.stdout + short.stderr).splitlines()
+    assert short.returncode == 1, lines
+    # ~20: Kedro's, kedro-mlflow's and TensorFlow's start-up lines, the node's error, ours.
+    assert len(lines) <= 22, "\n".join(lines)
+    assert MESSAGE in short.stderr.splitlines()[-2]
+    assert "Traceback" not in short.stdout + short.stderr
+    verbose = subprocess.run([*command, "--verbose"], cwd=bad_csv, env=env, check=False,
+                             capture_output=True, text=True, timeout=300)
+    assert verbose.returncode == 1
+    assert "Traceback (most recent call last)" in verbose.stderr
+    assert "DataValidationError" in verbose.stderr and MESSAGE in verbose.stderr
