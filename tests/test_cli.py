@@ -15,10 +15,10 @@ from kedro.framework.cli.utils import find_run_command
 from kedro.framework.startup import bootstrap_project
 from kedro.io import DatasetError
 
+from seqcast.cleaning import DataValidationError
 from seqcast.cli import cli, known_failure
 from seqcast.cli import run as seqcast_run
 from seqcast.errors import SeqcastError
-from seqcast.pipelines.ingestion.nodes import DataValidationError
 from tests.conftest import synthetic_raw
 
 BAD = "data.path=data/01_raw/bad.csv,data.name=bad,data.time_column=ts,data.targets=load"
@@ -92,6 +92,22 @@ def test_known_failure_behind_a_dataset_error():
             raise KeyError("a bug while handling it") from None
     except KeyError as bug:
         assert known_failure(bug) is None
+
+
+def test_a_server_that_stops_answering_is_a_known_failure(monkeypatch):
+    """MLflow's own client against a loopback port where nothing answers (any more)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from tests.test_tracking_server import free_port
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    port = free_port()
+    with pytest.raises(MlflowException) as caught:
+        MlflowClient(f"http://127.0.0.1:{port}").search_experiments()
+    message = known_failure(caught.value)
+    assert message and "stopped answering" in message and f"127.0.0.1:{port}" in message
 
 
 @pytest.mark.slow

@@ -54,10 +54,15 @@ def auth_server(tmp_path_factory):
 @pytest.fixture
 def clean_env(project, monkeypatch):
     """No credentials from the caller's environment; MLflow's state reset afterwards."""
-    for name in CREDENTIAL_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    saved = {name: os.environ.pop(name, None) for name in CREDENTIAL_VARIABLES}
     yield project
     mlflow.set_tracking_uri(None)
+    # The start-up check moves URI credentials into the environment itself (not through
+    # monkeypatch): put the caller's environment back as it was.
+    for name, value in saved.items():
+        os.environ.pop(name, None)
+        if value is not None:
+            os.environ[name] = value
 
 
 def with_credentials(uri: str, password: str = PASSWORD) -> str:

@@ -40,6 +40,12 @@ def known_failure(error: BaseException) -> str | None:
             return (f"the MLflow tracking server refused a request ({error.message}). Ask its "
                     "administrator for EDIT permission on experiment and registered models "
                     "(README: Sharing runs with a team), or run as an account that has it")
+        if isinstance(error, MlflowException) and str(error).startswith("API request to"):
+            # MLflow's client gave up on a server that stopped answering mid-run (its URL
+            # carries no credentials: the start-up check moved them to the environment).
+            url = str(error).split()[3]
+            return (f"the MLflow tracking server stopped answering ({url}); check that it "
+                    "runs and is reachable, then run again")
         error = error.__cause__
     return None
 

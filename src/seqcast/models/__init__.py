@@ -14,6 +14,8 @@ import keras
 import numpy as np
 from keras import layers as kl
 
+from seqcast.errors import ModelConfigError
+
 from .cnn_lstm import build_cnn_lstm
 from .layers import FastTimeDistributed, Rescale, RestoreLevel, WindowCentre
 from .lstm import build_lstm
@@ -36,7 +38,10 @@ FAMILIES: dict[str, Family] = {
 
 def family(name: str) -> Family:
     if name not in FAMILIES:
-        raise ValueError(f"unknown model family {name!r}; known: {sorted(FAMILIES)}")
+        raise ModelConfigError(
+            f"unknown model family {name!r} (params:<namespace>.family); known: "
+            f"{sorted(FAMILIES)}"
+        )
     return FAMILIES[name]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from keras import layers as kl
 
+from seqcast.errors import ModelConfigError
+
 from .layers import FastTimeDistributed
 
 
@@ -23,9 +25,10 @@ def build_cnn_lstm(
     """
     n_steps = x.shape[2]
     if kernel_size > n_steps or (n_steps - kernel_size + 1) < pool_size:
-        raise ValueError(
+        raise ModelConfigError(
             f"cnn_lstm: kernel_size={kernel_size} and pool_size={pool_size} do not fit "
-            f"n_steps={n_steps}; need n_steps - kernel_size + 1 >= pool_size"
+            f"n_steps={n_steps}; need n_steps - kernel_size + 1 >= pool_size. Lower "
+            "cnn_lstm.model.kernel_size or pool_size, or raise windows.n_steps"
         )
     conv = kl.Conv1D(filters, kernel_size, activation="relu")
     h = FastTimeDistributed(conv, name="time_distributed_conv1d")(x)

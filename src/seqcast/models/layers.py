@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from seqcast.errors import ModelConfigError
+
 PACKAGE = "seqcast"
 
 
@@ -47,7 +49,9 @@ class WindowCentre(keras.layers.Layer):
     def __init__(self, mode: str = "last", **kwargs):
         super().__init__(**kwargs)
         if mode not in self.MODES:
-            raise ValueError(f"normalization={mode!r} is not one of {list(self.MODES)}")
+            raise ModelConfigError(
+                f"training.normalization={mode!r} is not one of {list(self.MODES)}"
+            )
         self.mode = mode
 
     def call(self, inputs):

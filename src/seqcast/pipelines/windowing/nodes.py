@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from seqcast.cleaning import as_list
-from seqcast.windows import WindowGeometry
+from seqcast.windows import WindowConfigError, WindowGeometry
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def make_window_spec(series: pd.DataFrame, data: dict, windows: dict) -> dict:
     targets = as_list(data["targets"])
     missing = [t for t in targets if t not in features]
     if missing:
-        raise ValueError(
+        raise WindowConfigError(
             f"params:data.targets {missing} are not columns of series {features}; "
             "re-run the ingestion pipeline with the same parameters"
         )
