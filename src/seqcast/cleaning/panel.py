@@ -1,0 +1,287 @@
+"""A long-format panel (``params:data.id_columns``) → clean series in long format, and a report.
+
+The file is refused as a whole for what is wrong with the file or the parameters: a missing or
+non-numeric column, an unparseable timestamp, an infinite or out-of-range value, a duplicate
+timestamp under ``duplicates: error``, a timestamp off the frequency grid. A series is dropped,
+logged and listed in the report for what is wrong with that series only: no complete row, too
+many values to interpolate, a gap longer than ``max_gap``, too few points for the windows. A
+constant target is kept and reported (its MASE is undefined). Errors name the series.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from seqcast.cleaning import checks, grid, timestamps
+from seqcast.cleaning.checks import DataValidationError, as_list
+from seqcast.errors import SeqcastError
+from seqcast.windows import WindowGeometry
+
+logger = logging.getLogger(__name__)
+
+
+def id_columns(data: dict) -> list[str]:
+    """``params:data.id_columns`` as a list; empty: the file is one series."""
+    return as_list(data.get("id_columns"))
+
+
+def refuse_panel(data: dict) -> None:
+    """For the stages that take one series only: refuse a panel clearly."""
+    if id_columns(data):
+        raise SeqcastError(
+            f"params:data.id_columns={id_columns(data)}: panels are ingested (series in long "
+            "format), but windowing across series is not available yet; set "
+            "data.id_columns: null and ingest one series"
+        )
+
+
+class _Ids:
+    """Series codes (sorted by id) and their labels for messages and the report."""
+
+    def __init__(self, raw: pd.DataFrame, columns: list[str], where: str):
+        keys = raw[columns]
+        empty = keys.isna().any(axis=1).to_numpy()
+        if empty.any():
+            row = int(np.flatnonzero(empty)[0])
+            raise DataValidationError(
+                f"{where}: id column(s) {columns} empty in data row {row + 1}; every row "
+                "needs the id of its series"
+            )
+        values = keys[columns[0]] if len(columns) == 1 else pd.MultiIndex.from_frame(keys)
+        codes, self.uniques = pd.factorize(values, sort=True)
+        self.codes = codes.astype(np.int64)
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(self.uniques)
+
+    def value(self, code: int):
+        """The id as JSON: a scalar, or ``{column: value}`` for several id columns."""
+        value = self.uniques[code]
+        if len(self.columns) == 1:
+            return value.item() if hasattr(value, "item") else value
+        return {c: v.item() if hasattr(v, "item") else v for c, v in zip(self.columns, value,
+                                                                        strict=True)}
+
+    def name(self, code: int) -> str:
+        value = self.value(code)
+        pairs = value.items() if isinstance(value, dict) else [(self.columns[0], value)]
+        return "series " + ", ".join(f"{c}={v!r}" for c, v in pairs)
+
+    def frame(self, codes: np.ndarray) -> dict:
+        taken = self.uniques.take(codes)
+        if len(self.columns) == 1:
+            return {self.columns[0]: taken}
+        return {c: taken.get_level_values(i) for i, c in enumerate(self.columns)}
+
+
+def _read(raw: pd.DataFrame, data: dict, where: str):
+    """Columns, ids, values and stamps of the raw table; file-wide refusals."""
+    ids = id_columns(data)
+    absent = [c for c in ids if c not in raw.columns]
+    if absent:
+        time = data.get("time_column") or "date"
+        raise DataValidationError(
+            f"{where}: id column(s) {absent} (params:data.id_columns) not found; the file has "
+            f"{list(raw.columns)}. A wide file (one column per series) must be melted to long "
+            f"format first, e.g. pandas df.melt(id_vars=[{time!r}], var_name={absent[0]!r}, "
+            "value_name='y'), and data.targets set to the value column"
+        )
+    time_column, targets, features = checks.resolve_columns(raw, data, exclude=ids)
+    series = _Ids(raw, ids, where)
+    values = checks.numeric(raw, features, where).to_numpy(np.float64)
+    index = timestamps.parse_timestamps(raw, time_column, data.get("timezone"), where)
+    return time_column, targets, features, series, values, index.as_unit("ns")
+
+
+def _check_range(flat: grid.Flat, features, index, series: _Ids, where: str) -> None:
+    with np.errstate(invalid="ignore"):
+        outside = np.abs(flat.values) > checks.FLOAT32_SAFE
+    if outside.any():
+        row = int(np.flatnonzero(outside.any(axis=1))[0])
+        one = pd.DataFrame(flat.values[[row]], columns=features, index=index[[row]])
+        checks.check_range(one, f"{where}, {series.name(int(flat.codes[row]))}")
+
+
+def _stamp(stamps: np.ndarray, row: int, zone) -> pd.Timestamp:
+    stamp = pd.Timestamp(int(stamps[row]))
+    return stamp.tz_localize("UTC").tz_convert(zone) if zone is not None else stamp
+
+
+def _sorted(flat: grid.Flat, policy: str, series: _Ids, zone, where: str) -> grid.Flat:
+    order = np.lexsort((flat.stamps, flat.codes))
+    flat = flat.take(order)
+    duplicated = grid.duplicated(flat)
+    if not duplicated.any():
+        return flat
+    row = int(np.flatnonzero(duplicated)[0])
+    first = f"{series.name(int(flat.codes[row]))} at {_stamp(flat.stamps, row, zone)}"
+    if policy == "error":
+        raise DataValidationError(
+            f"{where}: {int(duplicated.sum())} rows share a series and timestamp with another "
+            f"row, first {first}; remove them or set params:data.duplicates to keep_last or mean"
+        )
+    logger.warning("%s: %d rows with duplicate timestamps (first %s) merged by %s",
+                   where, int(duplicated.sum()), first, policy)
+    return grid.merge_duplicates(flat, policy)
+
+
+def _offset(flat: grid.Flat, data: dict, zone, where: str):
+    """``data.frequency``, else inferred from the longest series' timestamps."""
+    if data.get("frequency") == timestamps.ROWS:
+        return None
+    longest = int(np.argmax(flat.lengths))
+    rows = flat.codes == longest
+    index = pd.DatetimeIndex(flat.stamps[rows].view("M8[ns]"))
+    index = index.tz_localize("UTC").tz_convert(zone) if zone is not None else index
+    return timestamps.step_offset(index, data.get("frequency"), where)
+
+
+def _regular(flat, offset, zone, series: _Ids, where: str) -> grid.Flat:
+    step_ns = None if offset is None else grid.fixed_step(offset, zone is not None)
+    step, on_grid, stamps = grid.positions(flat, offset, step_ns, zone)
+    if not on_grid.all():
+        row = int(np.flatnonzero(~on_grid)[0])
+        raise DataValidationError(
+            f"{where}: {int((~on_grid).sum())} timestamp(s) are off the {offset.freqstr} grid, "
+            f"first {_stamp(flat.stamps, row, zone)} in {series.name(int(flat.codes[row]))}; "
+            f"set params:data.frequency, or data.frequency: {timestamps.ROWS} to take the rows "
+            "as consecutive steps, or fix the times"
+        )
+    out = grid.regular(flat, step, step_ns, stamps)
+    if len(out.codes) > len(flat.codes):
+        logger.warning("%s: %d missing timestamp(s) at frequency %s inserted as gaps",
+                       where, len(out.codes) - len(flat.codes), offset.freqstr)
+    return out
+
+
+class _Drops:
+    """The first reason each series is dropped for, by code."""
+
+    def __init__(self, series: _Ids):
+        self.series = series
+        self.reasons: dict[int, str] = {}
+        self.kinds: dict[int, str] = {}
+
+    def add(self, codes: np.ndarray, kind: str, reason) -> None:
+        for code in codes.tolist():  # only the series being dropped
+            if code not in self.reasons:
+                self.reasons[code], self.kinds[code] = reason(code), kind
+
+    def keep(self, n_series: int) -> np.ndarray:
+        keep = np.ones(n_series, dtype=bool)
+        keep[list(self.reasons)] = False
+        return keep
+
+
+def _trim(flat: grid.Flat, drops: _Drops, where: str) -> grid.Flat:
+    """Leading and trailing rows with a missing value removed per series."""
+    first, last = grid.complete_span(flat)
+    drops.add(np.flatnonzero(last < 0), "no complete row",
+              lambda c: "no row has a value in every selected column")
+    rows = np.arange(len(flat.codes))
+    keep = (rows >= first[flat.codes]) & (rows <= last[flat.codes])
+    if not keep.all():
+        logger.warning("%s: trimmed %d leading or trailing row(s) with missing values in %d "
+                       "series", where, int((~keep).sum()),
+                       len(np.unique(flat.codes[~keep])))
+    return flat.take(keep)
+
+
+def _flag(flat: grid.Flat, features, limits: tuple[int, float], drops: _Drops, zone) -> None:
+    """Series with too much to interpolate or too long a gap."""
+    max_gap, max_share = limits
+    lengths = np.maximum(flat.lengths, 1)
+    missing = grid.reduce(flat, np.isnan(flat.values).astype(np.int64), np.add, 0)
+    shares = missing / lengths[:, None]
+    worst = shares.argmax(axis=1)
+    drops.add(np.flatnonzero(shares.max(axis=1) > max_share), "too much missing", lambda c: (
+        f"{shares[c, worst[c]]:.0%} of column {features[worst[c]]!r} would be interpolated, "
+        f"more than params:data.max_interpolated={max_share:g}"))
+    length, row, column = grid.longest_gaps(flat)
+    drops.add(np.flatnonzero(length > max_gap), "long gap", lambda c: (
+        f"a gap of {length[c]} missing step(s) in column {features[column[c]]!r} starting "
+        f"{_stamp(flat.stamps, row[c], zone)}, longer than params:data.max_gap={max_gap}"))
+
+
+def _report(series: _Ids, drops: _Drops, constant: np.ndarray, kept: int) -> dict:
+    kinds = pd.Series(list(drops.kinds.values()), dtype=object).value_counts()
+    return {
+        "series_in": len(series),
+        "series_kept": kept,
+        "dropped": {
+            "count": len(drops.reasons),
+            "by_reason": {k: int(v) for k, v in kinds.items()},
+            "series": [{"id": series.value(c), "reason": r}
+                       for c, r in sorted(drops.reasons.items())],
+        },
+        "constant_target": {
+            "count": len(constant),
+            "ids": [series.value(int(c)) for c in constant],
+            "note": "kept for training; MASE is undefined (zero scale) and left out of averages",
+        },
+    }
+
+
+def _log_drops(drops: _Drops, n_series: int, where: str) -> None:
+    if not drops.reasons:
+        return
+    shown = sorted(drops.reasons.items())[:5]
+    logger.warning("%s: dropped %d of %d series (listed in the ingestion report), e.g. %s",
+                   where, len(drops.reasons), n_series,
+                   "; ".join(f"{drops.series.name(c)}: {r}" for c, r in shown))
+    if len(drops.reasons) == n_series:
+        code, reason = shown[0]
+        raise DataValidationError(
+            f"{where}: no series is left after cleaning: all {n_series} were dropped "
+            f"({dict(pd.Series(list(drops.kinds.values())).value_counts())}); first "
+            f"{drops.series.name(code)}: {reason}"
+        )
+
+
+def clean_panel(raw: pd.DataFrame, data: dict, geometry: WindowGeometry,
+                limits: tuple[int, float]) -> tuple[pd.DataFrame, dict]:
+    """Validate and regularise every series of a long-format table (module doc).
+
+    Returns:
+        The panel, one row per (series, timestamp): id columns, time column, features as
+        float64, sorted by ids then time; and the report (``series_in``, ``series_kept``,
+        ``dropped`` with count, reasons and ids, ``constant_target``).
+    """
+    where = data.get("path", "raw data")
+    time_column, targets, features, series, values, index = _read(raw, data, where)
+    zone = index.tz
+    flat = grid.Flat(series.codes, index.asi8, values, len(series))
+    _check_range(flat, features, index, series, where)
+    flat = _sorted(flat, data.get("duplicates", "error"), series, zone, where)
+    flat = _regular(flat, _offset(flat, data, zone, where), zone, series, where)
+    drops = _Drops(series)
+    flat = _trim(flat, drops, where)
+    _flag(flat, features, limits, drops, zone)
+    needed = geometry.required_length()
+    drops.add(np.flatnonzero(flat.lengths < needed), "too short", lambda c: (
+        f"{flat.lengths[c]} points after cleaning, {needed} needed for one training window, "
+        "the validation and the test blocks (see params:windows)"))
+    _log_drops(drops, len(series), where)
+    flat = flat.take(drops.keep(len(series))[flat.codes])
+    for column, count in zip(features, grid.interpolate(flat), strict=True):
+        if count:
+            logger.warning("%s: column %r: interpolated %d missing value(s)", where, column, count)
+    target_rows = flat.values[:, [features.index(t) for t in targets]]
+    spread = (grid.reduce(flat, target_rows, np.maximum, np.nan)
+              - grid.reduce(flat, target_rows, np.minimum, np.nan)).max(axis=1)
+    constant = np.flatnonzero(spread == 0)
+    if len(constant):
+        logger.warning("%s: %d series with a constant target kept (MASE undefined), e.g. %s",
+                       where, len(constant), series.name(int(constant[0])))
+    stamps = pd.DatetimeIndex(flat.stamps.view("M8[ns]"), name=time_column)
+    stamps = stamps.tz_localize("UTC").tz_convert(zone) if zone is not None else stamps
+    panel = pd.DataFrame({**series.frame(flat.codes), time_column: stamps,
+                          **{f: flat.values[:, j] for j, f in enumerate(features)}})
+    kept = int((flat.lengths > 0).sum())
+    logger.info("%s: panel of %d series, %d points, features %s, targets %s",
+                where, kept, len(panel), features, targets)
+    return panel, _report(series, drops, constant, kept)
