@@ -171,6 +171,10 @@ class _Drops:
             if code not in self.reasons:
                 self.reasons[code], self.kinds[code] = reason(code), kind
 
+    def counts(self) -> dict[str, int]:
+        kinds = pd.Series(list(self.kinds.values()), dtype=object).value_counts()
+        return {k: int(v) for k, v in kinds.items()}
+
     def keep(self, n_series: int) -> np.ndarray:
         keep = np.ones(n_series, dtype=bool)
         keep[list(self.reasons)] = False
@@ -208,13 +212,12 @@ def _flag(flat: grid.Flat, features, limits: tuple[int, float], drops: _Drops, z
 
 
 def _report(series: _Ids, drops: _Drops, constant: np.ndarray, kept: int) -> dict:
-    kinds = pd.Series(list(drops.kinds.values()), dtype=object).value_counts()
     return {
         "series_in": len(series),
         "series_kept": kept,
         "dropped": {
             "count": len(drops.reasons),
-            "by_reason": {k: int(v) for k, v in kinds.items()},
+            "by_reason": drops.counts(),
             "series": [{"id": series.value(c), "reason": r}
                        for c, r in sorted(drops.reasons.items())],
         },
@@ -237,7 +240,7 @@ def _log_drops(drops: _Drops, n_series: int, where: str) -> None:
         code, reason = shown[0]
         raise DataValidationError(
             f"{where}: no series is left after cleaning: all {n_series} were dropped "
-            f"({dict(pd.Series(list(drops.kinds.values())).value_counts())}); first "
+            f"({drops.counts()}); first "
             f"{drops.series.name(code)}: {reason}"
         )
 
