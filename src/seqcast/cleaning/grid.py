@@ -16,7 +16,7 @@ import pandas as pd
 class Flat:
     """Rows of a panel sorted by (series code, time); ``starts`` are each series' first row."""
 
-    codes: np.ndarray   # (rows,) int64 series code
+    codes: np.ndarray   # (rows,) int32 series code (int64 beyond 2**31 series)
     stamps: np.ndarray  # (rows,) int64 ns since the epoch (UTC for zoned times)
     values: np.ndarray  # (rows, features) float64
     n_series: int
@@ -49,6 +49,20 @@ def runs(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends - starts
 
 
+def sort_order(flat: Flat) -> np.ndarray | None:
+    """The order sorting rows by (series, time), stable; ``None`` when already sorted.
+
+    Timestamps are ranked (few distinct values, hashed) so that one int64 key sorts both, about
+    twice as fast as ``np.lexsort`` on 10 M rows.
+    """
+    rank, distinct = pd.factorize(flat.stamps, sort=True)
+    key = flat.codes.astype(np.int64) * len(distinct) + rank
+    del rank
+    if (key[1:] >= key[:-1]).all():
+        return None
+    return np.argsort(key, kind="stable")
+
+
 def duplicated(flat: Flat) -> np.ndarray:
     """Rows repeating the previous row's series and timestamp (both copies flagged)."""
     same = (flat.codes[1:] == flat.codes[:-1]) & (flat.stamps[1:] == flat.stamps[:-1])
@@ -64,7 +78,7 @@ def merge_duplicates(flat: Flat, policy: str) -> Flat:
     grouped = frame.groupby([flat.codes, flat.stamps], sort=True)
     merged = grouped.last() if policy == "keep_last" else grouped.mean()
     keys = merged.index
-    return Flat(keys.get_level_values(0).to_numpy(np.int64),
+    return Flat(keys.get_level_values(0).to_numpy(flat.codes.dtype),
                 keys.get_level_values(1).to_numpy(np.int64),
                 merged.to_numpy(np.float64), flat.n_series)
 
@@ -91,7 +105,10 @@ def positions(flat: Flat, offset, step_ns: int | None, zone=None):
             flat.codes, dtype=bool), None
     if step_ns is not None:
         delta = flat.stamps - first
-        return delta // step_ns, delta % step_ns == 0, None
+        del first
+        step, rest = np.divmod(delta, step_ns)
+        del delta
+        return step, rest == 0, None
     grid = pd.date_range(pd.Timestamp(flat.stamps.min(), tz=zone),
                          pd.Timestamp(flat.stamps.max(), tz=zone), freq=offset, unit="ns").asi8
     at = np.minimum(np.searchsorted(grid, flat.stamps), len(grid) - 1)
@@ -105,10 +122,12 @@ def regular(flat: Flat, step: np.ndarray, step_ns: int | None, grid) -> Flat:
     np.maximum.at(last, flat.codes, step)
     lengths = last + 1
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    codes = np.repeat(np.arange(flat.n_series), lengths)
-    within = np.arange(len(codes)) - starts[codes]
+    codes = np.repeat(np.arange(flat.n_series, dtype=flat.codes.dtype), lengths)
     values = np.full((len(codes), flat.values.shape[1]), np.nan)
-    values[starts[flat.codes] + step] = flat.values
+    step += starts[flat.codes]  # now the row in the regular panel
+    values[step] = flat.values
+    del step
+    within = np.arange(len(codes)) - np.repeat(starts, lengths)
     first = flat.stamps[flat.starts]
     if step_ns is None and grid is None:  # frequency: rows
         stamps = flat.stamps

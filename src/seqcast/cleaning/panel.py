@@ -52,7 +52,8 @@ class _Ids:
             )
         values = keys[columns[0]] if len(columns) == 1 else pd.MultiIndex.from_frame(keys)
         codes, self.uniques = pd.factorize(values, sort=True)
-        self.codes = codes.astype(np.int64)
+        small = len(self.uniques) < 2**31
+        self.codes = codes.astype(np.int32 if small else np.int64, copy=False)
         self.columns = columns
 
     def __len__(self) -> int:
@@ -112,8 +113,9 @@ def _stamp(stamps: np.ndarray, row: int, zone) -> pd.Timestamp:
 
 
 def _sorted(flat: grid.Flat, policy: str, series: _Ids, zone, where: str) -> grid.Flat:
-    order = np.lexsort((flat.stamps, flat.codes))
-    flat = flat.take(order)
+    order = grid.sort_order(flat)
+    if order is not None:
+        flat = flat.take(order)
     duplicated = grid.duplicated(flat)
     if not duplicated.any():
         return flat
@@ -282,8 +284,9 @@ def clean_panel(raw: pd.DataFrame, data: dict, geometry: WindowGeometry,
                        where, len(constant), series.name(int(constant[0])))
     stamps = pd.DatetimeIndex(flat.stamps.view("M8[ns]"), name=time_column)
     stamps = stamps.tz_localize("UTC").tz_convert(zone) if zone is not None else stamps
-    panel = pd.DataFrame({**series.frame(flat.codes), time_column: stamps,
-                          **{f: flat.values[:, j] for j, f in enumerate(features)}})
+    columns = {f: np.ascontiguousarray(flat.values[:, j]) for j, f in enumerate(features)}
+    panel = pd.DataFrame({**series.frame(flat.codes), time_column: stamps, **columns},
+                         copy=False)
     kept = int((flat.lengths > 0).sum())
     logger.info("%s: panel of %d series, %d points, features %s, targets %s",
                 where, kept, len(panel), features, targets)
