@@ -72,11 +72,15 @@ class _Ids:
         pairs = value.items() if isinstance(value, dict) else [(self.columns[0], value)]
         return "series " + ", ".join(f"{c}={v!r}" for c, v in pairs)
 
-    def frame(self, codes: np.ndarray) -> dict:
-        taken = self.uniques.take(codes)
+    def frame(self, flat: grid.Flat) -> dict:
+        """The id columns of ``flat``'s rows: each kept series' id repeated (no row index)."""
+        present = np.flatnonzero(flat.lengths)
+        lengths = flat.lengths[present]
+        kept = self.uniques[present]
         if len(self.columns) == 1:
-            return {self.columns[0]: taken}
-        return {c: taken.get_level_values(i) for i, c in enumerate(self.columns)}
+            return {self.columns[0]: np.repeat(kept.to_numpy(), lengths)}
+        return {c: np.repeat(kept.get_level_values(i).to_numpy(), lengths)
+                for i, c in enumerate(self.columns)}
 
 
 def _read(raw: pd.DataFrame, data: dict, where: str):
@@ -94,8 +98,15 @@ def _read(raw: pd.DataFrame, data: dict, where: str):
     time_column, targets, features = checks.resolve_columns(raw, data, exclude=ids)
     series = _Ids(raw, ids, where)
     values = checks.numeric(raw, features, where).to_numpy(np.float64)
-    index = timestamps.parse_timestamps(raw, time_column, data.get("timezone"), where)
-    return time_column, targets, features, series, values, index.as_unit("ns")
+    return time_column, targets, features, series, values, _stamps(raw, time_column, data, where)
+
+
+def _stamps(raw: pd.DataFrame, column: str, data: dict, where: str) -> pd.DatetimeIndex:
+    """The time column in ns; a naive datetime column (Parquet) is taken as it is."""
+    zone = data.get("timezone")
+    if zone is None and raw[column].dtype.kind == "M":  # naive: nothing to parse or convert
+        return pd.DatetimeIndex(raw[column].to_numpy("M8[ns]", copy=False), name=column)
+    return timestamps.parse_timestamps(raw, column, zone, where).as_unit("ns")
 
 
 def _check_range(flat: grid.Flat, features, index, series: _Ids, where: str) -> None:
@@ -115,7 +126,8 @@ def _stamp(stamps: np.ndarray, row: int, zone) -> pd.Timestamp:
 def _sorted(flat: grid.Flat, policy: str, series: _Ids, zone, where: str) -> grid.Flat:
     order = grid.sort_order(flat)
     if order is not None:
-        flat = flat.take(order)
+        flat.keep(order)
+        del order
     duplicated = grid.duplicated(flat)
     if not duplicated.any():
         return flat
@@ -144,20 +156,23 @@ def _offset(flat: grid.Flat, data: dict, zone, where: str):
 
 def _regular(flat, offset, zone, series: _Ids, where: str) -> grid.Flat:
     step_ns = None if offset is None else grid.fixed_step(offset, zone is not None)
-    step, on_grid, stamps = grid.positions(flat, offset, step_ns, zone)
-    if not on_grid.all():
-        row = int(np.flatnonzero(~on_grid)[0])
+    steps = grid.positions(flat, offset, step_ns, zone)
+    if not steps.on_grid.all():
+        off = ~steps.on_grid
+        row = int(np.flatnonzero(off)[0])
         raise DataValidationError(
-            f"{where}: {int((~on_grid).sum())} timestamp(s) are off the {offset.freqstr} grid, "
+            f"{where}: {int(off.sum())} timestamp(s) are off the {offset.freqstr} grid, "
             f"first {_stamp(flat.stamps, row, zone)} in {series.name(int(flat.codes[row]))}; "
             f"set params:data.frequency, or data.frequency: {timestamps.ROWS} to take the rows "
             "as consecutive steps, or fix the times"
         )
-    out = grid.regular(flat, step, step_ns, stamps)
-    if len(out.codes) > len(flat.codes):
+    steps.on_grid = None
+    observed = len(flat.codes)
+    grid.regular(flat, steps, step_ns)
+    if len(flat.codes) > observed:
         logger.warning("%s: %d missing timestamp(s) at frequency %s inserted as gaps",
-                       where, len(out.codes) - len(flat.codes), offset.freqstr)
-    return out
+                       where, len(flat.codes) - observed, offset.freqstr)
+    return flat
 
 
 class _Drops:
@@ -188,13 +203,13 @@ def _trim(flat: grid.Flat, drops: _Drops, where: str) -> grid.Flat:
     first, last = grid.complete_span(flat)
     drops.add(np.flatnonzero(last < 0), "no complete row",
               lambda c: "no row has a value in every selected column")
-    rows = np.arange(len(flat.codes))
-    keep = (rows >= first[flat.codes]) & (rows <= last[flat.codes])
+    keep = grid.spans(len(flat.codes), first[last >= 0], last[last >= 0])
     if not keep.all():
         logger.warning("%s: trimmed %d leading or trailing row(s) with missing values in %d "
                        "series", where, int((~keep).sum()),
                        len(np.unique(flat.codes[~keep])))
-    return flat.take(keep)
+    flat.keep(keep)
+    return flat
 
 
 def _flag(flat: grid.Flat, features, limits: tuple[int, float], drops: _Drops, zone) -> None:
@@ -211,6 +226,17 @@ def _flag(flat: grid.Flat, features, limits: tuple[int, float], drops: _Drops, z
     drops.add(np.flatnonzero(length > max_gap), "long gap", lambda c: (
         f"a gap of {length[c]} missing step(s) in column {features[column[c]]!r} starting "
         f"{_stamp(flat.stamps, row[c], zone)}, longer than params:data.max_gap={max_gap}"))
+
+
+def _constant_targets(flat: grid.Flat, columns: list[int]) -> np.ndarray:
+    """Codes of the kept series with a constant target (column views, no copy of the rows)."""
+    constant = np.zeros(flat.n_series, dtype=bool)
+    for j in columns:
+        column = flat.values[:, j]
+        spread = (grid.reduce(flat, column, np.maximum, np.nan)
+                  - grid.reduce(flat, column, np.minimum, np.nan))
+        constant |= spread == 0
+    return np.flatnonzero(constant)
 
 
 def _report(series: _Ids, drops: _Drops, constant: np.ndarray, kept: int) -> dict:
@@ -261,6 +287,8 @@ def clean_panel(raw: pd.DataFrame, data: dict, geometry: WindowGeometry,
     zone = index.tz
     flat = grid.Flat(series.codes, index.asi8, values, len(series))
     _check_range(flat, features, index, series, where)
+    del values, index  # held by ``flat`` until its first reordering frees them
+    series.codes = None
     flat = _sorted(flat, data.get("duplicates", "error"), series, zone, where)
     flat = _regular(flat, _offset(flat, data, zone, where), zone, series, where)
     drops = _Drops(series)
@@ -271,21 +299,18 @@ def clean_panel(raw: pd.DataFrame, data: dict, geometry: WindowGeometry,
         f"{flat.lengths[c]} points after cleaning, {needed} needed for one training window, "
         "the validation and the test blocks (see params:windows)"))
     _log_drops(drops, len(series), where)
-    flat = flat.take(drops.keep(len(series))[flat.codes])
+    flat.keep(drops.keep(len(series))[flat.codes])
     for column, count in zip(features, grid.interpolate(flat), strict=True):
         if count:
             logger.warning("%s: column %r: interpolated %d missing value(s)", where, column, count)
-    target_rows = flat.values[:, [features.index(t) for t in targets]]
-    spread = (grid.reduce(flat, target_rows, np.maximum, np.nan)
-              - grid.reduce(flat, target_rows, np.minimum, np.nan)).max(axis=1)
-    constant = np.flatnonzero(spread == 0)
+    constant = _constant_targets(flat, [features.index(t) for t in targets])
     if len(constant):
         logger.warning("%s: %d series with a constant target kept (MASE undefined), e.g. %s",
                        where, len(constant), series.name(int(constant[0])))
     stamps = pd.DatetimeIndex(flat.stamps.view("M8[ns]"), name=time_column)
     stamps = stamps.tz_localize("UTC").tz_convert(zone) if zone is not None else stamps
     columns = {f: np.ascontiguousarray(flat.values[:, j]) for j, f in enumerate(features)}
-    panel = pd.DataFrame({**series.frame(flat.codes), time_column: stamps, **columns},
+    panel = pd.DataFrame({**series.frame(flat), time_column: stamps, **columns},
                          copy=False)
     kept = int((flat.lengths > 0).sum())
     logger.info("%s: panel of %d series, %d points, features %s, targets %s",
