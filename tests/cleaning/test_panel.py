@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from seqcast.cleaning import DataValidationError
+from seqcast.datasets.raw import RawParquetDataset
 from seqcast.errors import SeqcastError
 from seqcast.pipelines.ingestion.nodes import clean_series_with_report
 from tests.conftest import DATA, WINDOWS, run_kedro, synthetic_raw
@@ -176,3 +177,28 @@ def test_panel_in_a_kedro_run(project):
     assert report["dropped"]["series"][0]["id"] == "short"
     with pytest.raises(SeqcastError, match="windowing across series is not available yet"):
         run_kedro(project, ["windowing"], params=params)
+
+
+def test_parquet_panel_on_a_calendar_grid(tmp_path):
+    # Month starts: a calendar offset, one grid shared by the series; stamps stay datetime64.
+    months = {"a": pd.date_range("2010-01-01", periods=100, freq="MS"),
+              "b": pd.date_range("2012-06-01", periods=90, freq="MS")}
+    raw = pd.concat([pd.DataFrame({"id": k, "ts": v, "load": np.sin(np.arange(len(v))),
+                                   "temp": 1.0 + np.arange(len(v)) % 3})
+                     for k, v in months.items()], ignore_index=True)
+    raw = raw.drop(index=[40]).iloc[::-1]  # a missing month in a, rows in reverse order
+    raw.to_parquet(tmp_path / "panel.parquet", index=False)
+    loaded = RawParquetDataset(str(tmp_path / "panel.parquet")).load()
+    panel, report = clean_series_with_report(loaded, PANEL, dict(WINDOWS))
+    assert rows(panel, "a").index.equals(months["a"].rename("ts").as_unit(panel["ts"].dt.unit))
+    assert rows(panel, "b").index[0] == pd.Timestamp("2012-06-01") and report["series_kept"] == 2
+    assert rows(panel, "a")["load"].iloc[40] == pytest.approx(
+        (np.sin(39) + np.sin(41)) / 2)  # interpolated inside a
+
+
+def test_duplicates_merged_per_series():
+    raw = long_table({"a": ("2020-01-01", 100), "b": ("2020-01-01", 100)})
+    raw = pd.concat([raw, raw.iloc[[110]].assign(load=100.0)], ignore_index=True)  # b, day 11
+    panel, _ = ingest(raw, {**PANEL, "duplicates": "keep_last"})
+    assert rows(panel, "b").loc["2020-01-11", "load"] == 100.0
+    assert rows(panel, "a").loc["2020-01-11", "load"] == raw.loc[10, "load"]

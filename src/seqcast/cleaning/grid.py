@@ -17,9 +17,26 @@ class Flat:
     """Rows of a panel sorted by (series code, time); ``starts`` are each series' first row."""
 
     codes: np.ndarray   # (rows,) int32 series code (int64 beyond 2**31 series)
-    stamps: np.ndarray  # (rows,) int64 ns since the epoch (UTC for zoned times)
+    stamps: np.ndarray  # (rows,) int64 ``unit``s since the epoch (UTC for zoned times)
     values: np.ndarray  # (rows, features) float64
     n_series: int
+    unit: str = "ns"    # the file's own resolution: converting would copy every stamp
+
+    def index(self, rows, zone, name=None) -> pd.DatetimeIndex:
+        """The stamps of ``rows`` as a DatetimeIndex in ``zone`` (a view where possible)."""
+        index = pd.DatetimeIndex(self.stamps[rows].view(f"M8[{self.unit}]"), name=name)
+        return index.tz_localize("UTC").tz_convert(zone) if zone is not None else index
+
+    def timestamp(self, row: int, zone) -> pd.Timestamp:
+        return self.index(slice(row, row + 1), zone)[0]
+
+    def step(self, step_ns: int) -> int:
+        """``step_ns`` in the stamps' unit (stamps brought to ns if it is not a whole number)."""
+        per_unit = int(pd.Timedelta(1, self.unit).value)
+        if step_ns % per_unit:
+            self.stamps, self.unit = self.stamps * per_unit, "ns"
+            return step_ns
+        return step_ns // per_unit
 
     @property
     def lengths(self) -> np.ndarray:
@@ -31,6 +48,15 @@ class Flat:
 
     def keep(self, rows) -> None:
         """Keep ``rows`` (a mask or an order) in place: each old array is freed as it goes."""
+        if rows.dtype == bool:
+            if rows.all():
+                return
+            # compress walks the mask; indexing a 2-D array with it would first build an
+            # 8-byte index per kept row
+            self.codes = np.compress(rows, self.codes)
+            self.stamps = np.compress(rows, self.stamps)
+            self.values = np.compress(rows, self.values, axis=0)
+            return
         self.codes = self.codes[rows]
         self.stamps = self.stamps[rows]
         self.values = self.values[rows]
@@ -85,10 +111,10 @@ def merge_duplicates(flat: Flat, policy: str) -> Flat:
     keys = merged.index
     return Flat(keys.get_level_values(0).to_numpy(flat.codes.dtype),
                 keys.get_level_values(1).to_numpy(np.int64),
-                merged.to_numpy(np.float64), flat.n_series)
+                merged.to_numpy(np.float64), flat.n_series, flat.unit)
 
 
-def fixed_step(offset, zoned: bool) -> int | None:
+def fixed_step(offset, zoned: bool) -> int | None:  # in ns
     """The offset's length in ns when every step lasts as long (a local day may not)."""
     if isinstance(offset, pd.offsets.Tick):
         return int(offset.nanos)
@@ -109,7 +135,7 @@ class Steps:
     grid: np.ndarray | None = None
 
 
-def positions(flat: Flat, offset, step_ns: int | None, zone=None) -> Steps:
+def positions(flat: Flat, offset, step: int | None, zone=None) -> Steps:
     """Each row's step within its series, and whether it lies on the series' grid.
 
     A fixed step (``D``, ``h``, ``30min``) counts from the series' first timestamp, as for a
@@ -118,21 +144,21 @@ def positions(flat: Flat, offset, step_ns: int | None, zone=None) -> Steps:
     if offset is None:  # frequency: rows; each row is the next step
         return Steps(np.arange(len(flat.codes)) - np.repeat(flat.starts, flat.lengths),
                      np.ones(len(flat.codes), dtype=bool))
-    if step_ns is not None:
+    if step is not None:  # in the stamps' unit
         delta = np.repeat(flat.stamps[flat.starts], flat.lengths)
         np.subtract(flat.stamps, delta, out=delta)
-        step = delta // step_ns
-        np.remainder(delta, step_ns, out=delta)
-        return Steps(step, delta == 0)
-    grid = pd.date_range(pd.Timestamp(flat.stamps.min(), tz=zone),
-                         pd.Timestamp(flat.stamps.max(), tz=zone), freq=offset, unit="ns").asi8
+        steps = delta // step
+        np.remainder(delta, step, out=delta)
+        return Steps(steps, delta == 0)
+    ends = flat.index([int(flat.stamps.argmin()), int(flat.stamps.argmax())], zone)
+    grid = pd.date_range(ends[0], ends[1], freq=offset, unit=flat.unit).asi8
     at = np.minimum(np.searchsorted(grid, flat.stamps), len(grid) - 1)
     on_grid = grid[at] == flat.stamps
     at -= np.repeat(at[flat.starts], flat.lengths)
     return Steps(at, on_grid, grid)
 
 
-def regular(flat: Flat, steps: Steps, step_ns: int | None) -> None:
+def regular(flat: Flat, steps: Steps, step_size: int | None) -> None:
     """Every series reindexed in place on its own grid from first to last stamp; new steps NaN.
 
     ``steps.step`` (ascending within each series) is taken out and reused as scratch.
@@ -148,11 +174,11 @@ def regular(flat: Flat, steps: Steps, step_ns: int | None) -> None:
     del step
     flat.values = values
     flat.codes = np.repeat(np.arange(flat.n_series, dtype=flat.codes.dtype), lengths)
-    if step_ns is None and grid is None:  # frequency: rows, nothing inserted
+    if step_size is None and grid is None:  # frequency: rows, nothing inserted
         return
     within = np.arange(len(flat.codes), dtype=np.int64) - np.repeat(starts, lengths)
     if grid is None:
-        within *= step_ns
+        within *= step_size
         within += np.repeat(first, lengths)
         flat.stamps = within
     else:
@@ -170,11 +196,16 @@ def spans(n_rows: int, first: np.ndarray, last: np.ndarray) -> np.ndarray:
 
 def complete_span(flat: Flat) -> tuple[np.ndarray, np.ndarray]:
     """Per series, the first and last row (absolute) with every value present; -1 when none."""
-    rows = np.arange(len(flat.codes))
-    complete = ~np.isnan(flat.values).any(axis=1)
-    first = reduce(flat, np.where(complete, rows, len(rows)), np.minimum, -1)
-    last = reduce(flat, np.where(complete, rows, -1), np.maximum, -1)
-    return np.where(last < 0, -1, first), last
+    complete = np.flatnonzero(~np.isnan(flat.values).any(axis=1))
+    none = np.full(flat.n_series, -1, dtype=np.int64)
+    if not len(complete):
+        return none, none.copy()
+    codes = flat.codes[complete]
+    series = np.arange(flat.n_series)
+    low, high = np.searchsorted(codes, series, "left"), np.searchsorted(codes, series, "right")
+    found = high > low
+    first = np.where(found, complete[np.minimum(low, len(complete) - 1)], -1)
+    return first, np.where(found, complete[np.maximum(high - 1, 0)], -1)
 
 
 def longest_gaps(flat: Flat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

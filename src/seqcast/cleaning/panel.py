@@ -14,9 +14,11 @@ import logging
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.frequencies import to_offset
 
 from seqcast.cleaning import checks, grid, timestamps
 from seqcast.cleaning.checks import DataValidationError, as_list
+from seqcast.cleaning.ids import SeriesIds
 from seqcast.errors import SeqcastError
 from seqcast.windows import WindowGeometry
 
@@ -38,51 +40,6 @@ def refuse_panel(data: dict) -> None:
         )
 
 
-class _Ids:
-    """Series codes (sorted by id) and their labels for messages and the report."""
-
-    def __init__(self, raw: pd.DataFrame, columns: list[str], where: str):
-        keys = raw[columns]
-        empty = keys.isna().any(axis=1).to_numpy()
-        if empty.any():
-            row = int(np.flatnonzero(empty)[0])
-            raise DataValidationError(
-                f"{where}: id column(s) {columns} empty in data row {row + 1}; every row "
-                "needs the id of its series"
-            )
-        values = keys[columns[0]] if len(columns) == 1 else pd.MultiIndex.from_frame(keys)
-        codes, self.uniques = pd.factorize(values, sort=True)
-        small = len(self.uniques) < 2**31
-        self.codes = codes.astype(np.int32 if small else np.int64, copy=False)
-        self.columns = columns
-
-    def __len__(self) -> int:
-        return len(self.uniques)
-
-    def value(self, code: int):
-        """The id as JSON: a scalar, or ``{column: value}`` for several id columns."""
-        value = self.uniques[code]
-        if len(self.columns) == 1:
-            return value.item() if hasattr(value, "item") else value
-        return {c: v.item() if hasattr(v, "item") else v for c, v in zip(self.columns, value,
-                                                                        strict=True)}
-
-    def name(self, code: int) -> str:
-        value = self.value(code)
-        pairs = value.items() if isinstance(value, dict) else [(self.columns[0], value)]
-        return "series " + ", ".join(f"{c}={v!r}" for c, v in pairs)
-
-    def frame(self, flat: grid.Flat) -> dict:
-        """The id columns of ``flat``'s rows: each kept series' id repeated (no row index)."""
-        present = np.flatnonzero(flat.lengths)
-        lengths = flat.lengths[present]
-        kept = self.uniques[present]
-        if len(self.columns) == 1:
-            return {self.columns[0]: np.repeat(kept.to_numpy(), lengths)}
-        return {c: np.repeat(kept.get_level_values(i).to_numpy(), lengths)
-                for i, c in enumerate(self.columns)}
-
-
 def _read(raw: pd.DataFrame, data: dict, where: str):
     """Columns, ids, values and stamps of the raw table; file-wide refusals."""
     ids = id_columns(data)
@@ -96,20 +53,20 @@ def _read(raw: pd.DataFrame, data: dict, where: str):
             "value_name='y'), and data.targets set to the value column"
         )
     time_column, targets, features = checks.resolve_columns(raw, data, exclude=ids)
-    series = _Ids(raw, ids, where)
+    series = SeriesIds(raw, ids, where)
     values = checks.numeric(raw, features, where).to_numpy(np.float64)
     return time_column, targets, features, series, values, _stamps(raw, time_column, data, where)
 
 
 def _stamps(raw: pd.DataFrame, column: str, data: dict, where: str) -> pd.DatetimeIndex:
-    """The time column in ns; a naive datetime column (Parquet) is taken as it is."""
+    """The time column; a naive datetime column (Parquet) is taken as it is, without a copy."""
     zone = data.get("timezone")
     if zone is None and raw[column].dtype.kind == "M":  # naive: nothing to parse or convert
-        return pd.DatetimeIndex(raw[column].to_numpy("M8[ns]", copy=False), name=column)
-    return timestamps.parse_timestamps(raw, column, zone, where).as_unit("ns")
+        return pd.DatetimeIndex(raw[column].to_numpy(copy=False), name=column)
+    return timestamps.parse_timestamps(raw, column, zone, where)
 
 
-def _check_range(flat: grid.Flat, features, index, series: _Ids, where: str) -> None:
+def _check_range(flat: grid.Flat, features, index, series: SeriesIds, where: str) -> None:
     with np.errstate(invalid="ignore"):
         outside = np.abs(flat.values) > checks.FLOAT32_SAFE
     if outside.any():
@@ -118,12 +75,7 @@ def _check_range(flat: grid.Flat, features, index, series: _Ids, where: str) -> 
         checks.check_range(one, f"{where}, {series.name(int(flat.codes[row]))}")
 
 
-def _stamp(stamps: np.ndarray, row: int, zone) -> pd.Timestamp:
-    stamp = pd.Timestamp(int(stamps[row]))
-    return stamp.tz_localize("UTC").tz_convert(zone) if zone is not None else stamp
-
-
-def _sorted(flat: grid.Flat, policy: str, series: _Ids, zone, where: str) -> grid.Flat:
+def _sorted(flat: grid.Flat, policy: str, series: SeriesIds, zone, where: str) -> grid.Flat:
     order = grid.sort_order(flat)
     if order is not None:
         flat.keep(order)
@@ -132,7 +84,7 @@ def _sorted(flat: grid.Flat, policy: str, series: _Ids, zone, where: str) -> gri
     if not duplicated.any():
         return flat
     row = int(np.flatnonzero(duplicated)[0])
-    first = f"{series.name(int(flat.codes[row]))} at {_stamp(flat.stamps, row, zone)}"
+    first = f"{series.name(int(flat.codes[row]))} at {flat.timestamp(row, zone)}"
     if policy == "error":
         raise DataValidationError(
             f"{where}: {int(duplicated.sum())} rows share a series and timestamp with another "
@@ -144,31 +96,38 @@ def _sorted(flat: grid.Flat, policy: str, series: _Ids, zone, where: str) -> gri
 
 
 def _offset(flat: grid.Flat, data: dict, zone, where: str):
-    """``data.frequency``, else inferred from the longest series' timestamps."""
+    """``data.frequency``, else inferred: the calendar frequency of the first of the five
+    longest series whose stamps have one (a gap hides it), else the longest's usual step."""
     if data.get("frequency") == timestamps.ROWS:
         return None
-    longest = int(np.argmax(flat.lengths))
-    rows = flat.codes == longest
-    index = pd.DatetimeIndex(flat.stamps[rows].view("M8[ns]"))
-    index = index.tz_localize("UTC").tz_convert(zone) if zone is not None else index
-    return timestamps.step_offset(index, data.get("frequency"), where)
+    starts, lengths = flat.starts, flat.lengths
+    longest = np.argsort(-lengths, kind="stable")[:5]
+    indexes = [flat.index(slice(starts[c], starts[c] + lengths[c]), zone) for c in longest]
+    if not data.get("frequency"):
+        inferred = [pd.infer_freq(i) for i in indexes if len(i) >= 3]
+        if any(inferred):
+            offset = to_offset(next(f for f in inferred if f))
+            logger.info("%s: frequency %s inferred from the timestamps", where, offset.freqstr)
+            return offset
+    return timestamps.step_offset(indexes[0], data.get("frequency"), where)
 
 
-def _regular(flat, offset, zone, series: _Ids, where: str) -> grid.Flat:
+def _regular(flat, offset, zone, series: SeriesIds, where: str) -> grid.Flat:
     step_ns = None if offset is None else grid.fixed_step(offset, zone is not None)
-    steps = grid.positions(flat, offset, step_ns, zone)
+    step = None if step_ns is None else flat.step(step_ns)
+    steps = grid.positions(flat, offset, step, zone)
     if not steps.on_grid.all():
         off = ~steps.on_grid
         row = int(np.flatnonzero(off)[0])
         raise DataValidationError(
             f"{where}: {int(off.sum())} timestamp(s) are off the {offset.freqstr} grid, "
-            f"first {_stamp(flat.stamps, row, zone)} in {series.name(int(flat.codes[row]))}; "
+            f"first {flat.timestamp(row, zone)} in {series.name(int(flat.codes[row]))}; "
             f"set params:data.frequency, or data.frequency: {timestamps.ROWS} to take the rows "
             "as consecutive steps, or fix the times"
         )
     steps.on_grid = None
     observed = len(flat.codes)
-    grid.regular(flat, steps, step_ns)
+    grid.regular(flat, steps, step)
     if len(flat.codes) > observed:
         logger.warning("%s: %d missing timestamp(s) at frequency %s inserted as gaps",
                        where, len(flat.codes) - observed, offset.freqstr)
@@ -178,7 +137,7 @@ def _regular(flat, offset, zone, series: _Ids, where: str) -> grid.Flat:
 class _Drops:
     """The first reason each series is dropped for, by code."""
 
-    def __init__(self, series: _Ids):
+    def __init__(self, series: SeriesIds):
         self.series = series
         self.reasons: dict[int, str] = {}
         self.kinds: dict[int, str] = {}
@@ -225,7 +184,7 @@ def _flag(flat: grid.Flat, features, limits: tuple[int, float], drops: _Drops, z
     length, row, column = grid.longest_gaps(flat)
     drops.add(np.flatnonzero(length > max_gap), "long gap", lambda c: (
         f"a gap of {length[c]} missing step(s) in column {features[column[c]]!r} starting "
-        f"{_stamp(flat.stamps, row[c], zone)}, longer than params:data.max_gap={max_gap}"))
+        f"{flat.timestamp(row[c], zone)}, longer than params:data.max_gap={max_gap}"))
 
 
 def _constant_targets(flat: grid.Flat, columns: list[int]) -> np.ndarray:
@@ -239,7 +198,7 @@ def _constant_targets(flat: grid.Flat, columns: list[int]) -> np.ndarray:
     return np.flatnonzero(constant)
 
 
-def _report(series: _Ids, drops: _Drops, constant: np.ndarray, kept: int) -> dict:
+def _report(series: SeriesIds, drops: _Drops, constant: np.ndarray, kept: int) -> dict:
     return {
         "series_in": len(series),
         "series_kept": kept,
@@ -285,7 +244,7 @@ def clean_panel(raw: pd.DataFrame, data: dict, geometry: WindowGeometry,
     where = data.get("path", "raw data")
     time_column, targets, features, series, values, index = _read(raw, data, where)
     zone = index.tz
-    flat = grid.Flat(series.codes, index.asi8, values, len(series))
+    flat = grid.Flat(series.codes, index.asi8, values, len(series), index.unit)
     _check_range(flat, features, index, series, where)
     del values, index  # held by ``flat`` until its first reordering frees them
     series.codes = None
@@ -307,8 +266,7 @@ def clean_panel(raw: pd.DataFrame, data: dict, geometry: WindowGeometry,
     if len(constant):
         logger.warning("%s: %d series with a constant target kept (MASE undefined), e.g. %s",
                        where, len(constant), series.name(int(constant[0])))
-    stamps = pd.DatetimeIndex(flat.stamps.view("M8[ns]"), name=time_column)
-    stamps = stamps.tz_localize("UTC").tz_convert(zone) if zone is not None else stamps
+    stamps = flat.index(slice(None), zone, time_column)
     columns = {f: np.ascontiguousarray(flat.values[:, j]) for j, f in enumerate(features)}
     panel = pd.DataFrame({**series.frame(flat), time_column: stamps, **columns},
                          copy=False)
