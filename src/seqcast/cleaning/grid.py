@@ -81,14 +81,21 @@ def runs(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def sort_order(flat: Flat) -> np.ndarray | None:
     """The order sorting rows by (series, time), stable; ``None`` when already sorted.
 
-    Timestamps are ranked (few distinct values, hashed) so that one int64 key sorts both, about
-    twice as fast as ``np.lexsort`` on 10 M rows.
+    One int64 key sorts both, about twice as fast as ``np.lexsort`` on 10 M rows: the code
+    times the time span plus the time, or, when that would overflow, the rank of the time.
     """
-    rank, distinct = pd.factorize(flat.stamps, sort=True)
+    low = int(flat.stamps.min()) if len(flat.stamps) else 0
+    span = int(flat.stamps.max()) - low + 1 if len(flat.stamps) else 1
     key = flat.codes.astype(np.int64)
-    key *= len(distinct)  # in place: 10 M rows make every temporary 80 MB
-    key += rank
-    del rank
+    if flat.n_series * span < 2**62:
+        key *= span  # in place: 10 M rows make every temporary 80 MB
+        key += flat.stamps
+        key -= low
+    else:
+        rank, distinct = pd.factorize(flat.stamps, sort=True)
+        key *= len(distinct)
+        key += rank
+        del rank
     if (key[1:] >= key[:-1]).all():
         return None
     return np.argsort(key, kind="stable")
