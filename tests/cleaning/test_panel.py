@@ -202,3 +202,8 @@ def test_duplicates_merged_per_series():
     panel, _ = ingest(raw, {**PANEL, "duplicates": "keep_last"})
     assert rows(panel, "b").loc["2020-01-11", "load"] == 100.0
     assert rows(panel, "a").loc["2020-01-11", "load"] == raw.loc[10, "load"]
+
+
+def test_missing_parquet_file_names_the_parameter(tmp_path):
+    with pytest.raises(DataValidationError, match=r"no such file; set data.path"):
+        RawParquetDataset(str(tmp_path / "absent.parquet")).load()
