@@ -31,8 +31,10 @@ def as_list(value: str | list[str] | None) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def resolve_columns(raw: pd.DataFrame, data: dict) -> tuple[str, list[str], list[str]]:
-    """``(time_column, targets, features)`` from ``params:data``; features default to numerics."""
+def resolve_columns(raw: pd.DataFrame, data: dict,
+                    exclude: list[str] = ()) -> tuple[str, list[str], list[str]]:
+    """``(time_column, targets, features)`` from ``params:data``; features default to numerics
+    (other than the ``exclude`` columns: a panel's ids)."""
     where = data.get("path", "raw data")
     time_column = data.get("time_column")
     targets = as_list(data.get("targets"))
@@ -44,7 +46,8 @@ def resolve_columns(raw: pd.DataFrame, data: dict) -> tuple[str, list[str], list
     features = as_list(data.get("features"))
     if not features:
         features = [
-            c for c in raw.columns if c != time_column and pd.api.types.is_numeric_dtype(raw[c])
+            c for c in raw.columns if c != time_column and c not in exclude
+            and pd.api.types.is_numeric_dtype(raw[c])
         ]
         features += [t for t in targets if t not in features]
     missing = [c for c in [time_column, *targets, *features] if c not in raw.columns]

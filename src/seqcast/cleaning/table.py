@@ -10,7 +10,7 @@ import logging
 
 import pandas as pd
 
-from seqcast.cleaning import checks, gaps, timestamps
+from seqcast.cleaning import checks, gaps, panel, timestamps
 from seqcast.cleaning.checks import DataValidationError
 from seqcast.windows import WindowGeometry
 
@@ -75,3 +75,18 @@ def clean_table(raw: pd.DataFrame, data: dict, geometry: WindowGeometry) -> pd.D
         where, len(frame), frame.index[0], frame.index[-1], features, targets,
     )
     return frame
+
+
+def single_report() -> dict:
+    """The ingestion report of one series: kept, or refused with an error before this."""
+    return {"series_in": 1, "series_kept": 1,
+            "dropped": {"count": 0, "by_reason": {}, "series": []},
+            "constant_target": {"count": 0, "ids": [], "note": "a constant target is refused"}}
+
+
+def ingest(raw: pd.DataFrame, data: dict, geometry: WindowGeometry) -> tuple[pd.DataFrame, dict]:
+    """``(series, report)``: one series as :func:`clean_table` cleans it, or with
+    ``data.id_columns`` a panel in long format (:func:`seqcast.cleaning.panel.clean_panel`)."""
+    if not panel.id_columns(data):
+        return clean_table(raw, data, geometry), single_report()
+    return panel.clean_panel(raw, data, geometry, _limits(data))

@@ -2,16 +2,16 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import clean_series
+from .nodes import clean_series_with_report
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                clean_series,
+                clean_series_with_report,
                 inputs=["raw_series", "params:data", "params:windows"],
-                outputs="series",
+                outputs=["series", "ingestion_report"],
                 name="clean_series",
             )
         ]

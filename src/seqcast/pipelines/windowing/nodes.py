@@ -11,7 +11,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from seqcast.cleaning import as_list
+from seqcast.cleaning import as_list, refuse_panel
 from seqcast.windows import WindowConfigError, WindowGeometry
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ def make_window_spec(series: pd.DataFrame, data: dict, windows: dict) -> dict:
         ``origins_at`` (the test origins' timestamps), ``frequency``, and ``mean``/``std``
         per feature from training rows only.
     """
+    refuse_panel(data)
     geometry = WindowGeometry.from_params(windows)
     n_points = len(series)
     geometry.check_length(n_points, "series")
