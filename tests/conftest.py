@@ -29,6 +29,14 @@ def synthetic_raw(n: int = 400, freq: str = "D", seed: int = 0) -> pd.DataFrame:
     )
 
 
+def clean_series(raw: pd.DataFrame, data: dict, windows: dict) -> pd.DataFrame:
+    """``raw`` cleaned as the ingestion pipeline cleans it (the library function)."""
+    from seqcast.cleaning import clean_table
+    from seqcast.windows import WindowGeometry
+
+    return clean_table(raw, data, WindowGeometry.from_params(windows))
+
+
 DATA = {
     "path": "test.csv",
     "time_column": "ts",

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcast.pipelines.evaluation.nodes import baseline_backtest
+from seqcast.backtest import baseline_backtest
 from seqcast.tracking import hyperparameter_names
 
 NAMES = {"cnn_lstm", "lstm", "naive", "seasonal_naive"}

@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 
 from seqcast.fitting import TrainingConfigError
-from seqcast.pipelines.ingestion.nodes import clean_series
-from seqcast.pipelines.training.nodes import train_model
-from seqcast.pipelines.windowing.nodes import make_window_spec
-from tests.conftest import DATA, WINDOWS, run_kedro, synthetic_raw
+from seqcast.fitting import fit_family as train_model
+from seqcast.spec import make_window_spec
+from tests.conftest import DATA, WINDOWS, clean_series, run_kedro, synthetic_raw
 
 TRAINING = {"normalization": "last", "loss": "mse", "learning_rate": 0.003, "batch_size": 32,
             "epochs": 2, "patience": 2, "seed": 7, "mixed_precision": False,
@@ -33,7 +32,7 @@ def series():
 
 
 def fit(series, seed=7, family="lstm"):
-    spec = make_window_spec(series, DATA, WINDOWS)
+    spec = make_window_spec(series, DATA, WINDOWS).to_dict()
     model, history = train_model(series, spec, family, MODEL if family == "lstm" else
                                  {"filters": 4, "units": 8}, {**TRAINING, "seed": seed})
     return spec, model, history
@@ -179,7 +178,7 @@ def _with_backup(run, tmp_path, **training):
 def test_fewer_epochs_than_the_backup_holds_are_refused_clearly(killed_and_resumed, tmp_path):
     run = killed_and_resumed
     series = clean_series(synthetic_raw(RESUMABLE["points"]), DATA, WINDOWS)
-    spec = make_window_spec(series, DATA, WINDOWS)
+    spec = make_window_spec(series, DATA, WINDOWS).to_dict()
     training = _with_backup(run, tmp_path, epochs=run["k"] - 1)
     with pytest.raises(TrainingConfigError, match=rf"epochs={run['k'] - 1}.*at least {run['k']}"):
         train_model(series, spec, "lstm", RESUMABLE["model"], training)
@@ -192,7 +191,7 @@ def test_a_backup_of_another_configuration_is_ignored_and_removed(killed_and_res
     run = killed_and_resumed
     points = RESUMABLE["points"] + (20 if change == "data" else 0)
     series = clean_series(synthetic_raw(points), DATA, WINDOWS)
-    spec = make_window_spec(series, DATA, WINDOWS)
+    spec = make_window_spec(series, DATA, WINDOWS).to_dict()
     model = {"units": 6} if change == "parameters" else RESUMABLE["model"]
     training = _with_backup(run, tmp_path, epochs=2)
     with caplog.at_level(logging.INFO, logger="seqcast"):
@@ -203,7 +202,7 @@ def test_a_backup_of_another_configuration_is_ignored_and_removed(killed_and_res
 
 
 def test_zero_or_missing_epochs_are_refused(series):
-    spec = make_window_spec(series, DATA, WINDOWS)
+    spec = make_window_spec(series, DATA, WINDOWS).to_dict()
     for epochs in (0, None, 2.5):
         with pytest.raises(TrainingConfigError, match="training.epochs must be an integer >= 1"):
             train_model(series, spec, "lstm", MODEL, {**TRAINING, "epochs": epochs})
