@@ -67,3 +67,16 @@ def test_nothing_imports_from_the_pipelines():
                  if path not in PENDING and (found := pipeline_imports(text))}
     assert not offenders, (
         f"modules importing from {FORBIDDEN} (move the logic to a library module): {offenders}")
+
+
+def test_operations_pipelines_are_composed_by_the_registry(project):
+    from kedro.framework.project import pipelines
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(project)
+    retrain, forecast = pipelines["retrain"], pipelines["forecast"]
+    names = {node.name for node in retrain.nodes}
+    assert {"clean_series", "make_window_spec", "cnn_lstm.train_model", "evaluate",
+            "decide_lstm", "collect_decisions"} <= names
+    assert {node.name for node in forecast.nodes} == {"clean_series", "forecast_next"}
+    assert forecast.all_outputs() == {"forecast_series", "forecast"}

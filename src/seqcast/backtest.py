@@ -22,15 +22,17 @@ def test_origins(n_points: int, window_spec: dict) -> np.ndarray:
 
 
 def forecast_table(index: pd.DatetimeIndex, origins: np.ndarray, targets: list[str],
-                   forecast: np.ndarray, actual: np.ndarray, label: str) -> pd.DataFrame:
-    """Long table from ``(origins, horizon, n_targets)`` arrays of forecasts and actuals."""
+                   values: tuple[np.ndarray, np.ndarray], name: str) -> pd.DataFrame:
+    """Long table of model ``name``'s forecasts from ``values``, ``(forecast, actual)``
+    arrays of shape ``(origins, horizon, n_targets)``."""
+    forecast, actual = values
     n_origins, horizon, n_targets = forecast.shape
     o, h, t = np.meshgrid(np.arange(n_origins), np.arange(horizon), np.arange(n_targets),
                           indexing="ij")
     return pd.DataFrame({
         "timestamp": index[origins[o.ravel()] + h.ravel() + 1],
         "origin": index[origins[o.ravel()]],
-        "model": label,
+        "model": name,
         "target": np.asarray(targets)[t.ravel()],
         "step": h.ravel() + 1,
         "forecast": forecast.reshape(-1).astype(np.float64),
@@ -38,8 +40,8 @@ def forecast_table(index: pd.DatetimeIndex, origins: np.ndarray, targets: list[s
     })
 
 
-def backtest(series: pd.DataFrame, window_spec: dict, model: keras.Model, label: str):
-    """Forecast every test origin with the trained model (no refit).
+def backtest(series: pd.DataFrame, window_spec: dict, model: keras.Model, name: str):
+    """Forecast every test origin with the trained model (no refit), as model ``name``.
 
     Returns a long table: ``timestamp, origin, model, target, step, forecast, actual``
     (``origins × horizon × n_targets`` rows).
@@ -55,7 +57,7 @@ def backtest(series: pd.DataFrame, window_spec: dict, model: keras.Model, label:
     x, actual = stream.batch(starts)
     forecast = np.asarray(model.predict(x, verbose=0))
     return forecast_table(series.index, geometry.origin_of(starts), window_spec["targets"],
-                          forecast, actual, label)
+                          (forecast, actual), name)
 
 
 def baseline_backtest(series: pd.DataFrame, window_spec: dict) -> pd.DataFrame:
@@ -71,7 +73,7 @@ def baseline_backtest(series: pd.DataFrame, window_spec: dict) -> pd.DataFrame:
         ),
     }
     return pd.concat(
-        forecast_table(series.index, origins, window_spec["targets"], f, actual, name)
+        forecast_table(series.index, origins, window_spec["targets"], (f, actual), name)
         for name, f in forecasts.items()
     )
 

@@ -102,8 +102,16 @@ def log_keras_model(model: keras.Model) -> mlflow.models.model.ModelInfo:
     )
 
 
+def family_figures(evaluation: Evaluation, training_record: dict, namespace: str) -> dict:
+    """The family's own plots: its and the baselines' forecasts, and its losses."""
+    forecasts = evaluation.forecasts
+    rows = forecasts[forecasts["model"].isin([namespace, *BASELINES])]
+    return {"forecasts": plot_forecasts(rows, evaluation.series, evaluation.window_spec),
+            "losses": plot_losses(training_record)}
+
+
 def log_family_run(namespace: str, block: dict, evaluation: Evaluation, training_record: dict,
-                   forecaster: keras.Model, figures: dict) -> dict:
+                   forecaster: keras.Model) -> dict:
     """Log one family as a child of the active run: ``{run_id, model_uri}``."""
     spec = evaluation.window_spec
     tags = {"model_family": block["family"], "namespace": namespace,
@@ -124,8 +132,13 @@ def log_family_run(namespace: str, block: dict, evaluation: Evaluation, training
         mlflow.log_metrics({**family_metrics(evaluation.metrics, namespace),
                             "best_epoch": training_record["best_epoch"],
                             "train_seconds": training_record["seconds"]})
-        for name, figure in figures.items():
-            mlflow.log_figure(figure, f"{name}.png")
+        figures = family_figures(evaluation, training_record, namespace)
+        try:
+            for name, figure in figures.items():
+                mlflow.log_figure(figure, f"{name}.png")
+        finally:
+            for figure in figures.values():
+                plt.close(figure)
         info = log_keras_model(forecaster)
         logger.info("logged %s as MLflow run %s", namespace, run.info.run_id)
         return {"run_id": run.info.run_id, "model_uri": info.model_uri}
@@ -137,16 +150,7 @@ def track_family(evaluation: Evaluation, block: dict, training_record: dict,
 
     Returns ``{run_id, model_uri, namespace, family, mase}`` for the registry.
     """
-    forecasts = evaluation.forecasts
-    rows = forecasts[forecasts["model"].isin([namespace, *BASELINES])]
-    figures = {"forecasts": plot_forecasts(rows, evaluation.series, evaluation.window_spec),
-               "losses": plot_losses(training_record)}
-    try:
-        logged = log_family_run(namespace, block, evaluation, training_record, forecaster,
-                                figures)
-    finally:
-        for figure in figures.values():
-            plt.close(figure)
+    logged = log_family_run(namespace, block, evaluation, training_record, forecaster)
     return {**logged, "namespace": namespace, "family": block["family"],
             "mase": evaluation.metrics[namespace]["mase"]}
 
