@@ -64,8 +64,8 @@ def forecast_next(series: pd.DataFrame, data: dict, forecast: dict) -> pd.DataFr
     """
     model, name, version, lookback = champion_for(series, data, forecast)
     shape = model.input_shape[1:]  # (n_seq, n_steps, n_features) or (lookback, n_features)
-    recent = series.to_numpy(np.float32)[-lookback:].reshape(1, *shape)
-    values = np.asarray(model.predict(recent, verbose=0))[0]  # (horizon, n_targets)
+    history = series.to_numpy(np.float32)[-lookback:].reshape(1, *shape)
+    values = np.asarray(model.predict(history, verbose=0))[0]  # (horizon, n_targets)
     steps = future_timestamps(series.index, len(values), data)
     targets = as_list(data["targets"])
     table = pd.DataFrame({
