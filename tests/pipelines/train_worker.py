@@ -2,7 +2,7 @@
 
 Usage: ``python train_worker.py CONFIG.json``. The config holds ``points``, ``seed_data``,
 ``family``, ``model``, ``training`` and ``out``; the result lands in ``out`` as
-``weights.npz`` and ``history.json``.
+``weights.npz`` and ``training_record.json``.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ def main(config_path: str) -> None:
     series = clean_series(synthetic_raw(config["points"], seed=config.get("seed_data", 0)),
                           DATA, WINDOWS)
     spec = make_window_spec(series, DATA, WINDOWS).to_dict()
-    model, history = train_model(series, spec, config["family"], config["model"],
+    model, record = train_model(series, spec, config["family"], config["model"],
                                  config["training"])
     out = Path(config["out"])
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / "weights.npz", *model.get_weights())
-    (out / "history.json").write_text(json.dumps(history))
+    (out / "training_record.json").write_text(json.dumps(record))
 
 
 if __name__ == "__main__":
