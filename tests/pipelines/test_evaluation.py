@@ -71,6 +71,8 @@ def test_one_parent_run_with_one_child_per_family(runs):
 
 
 def test_children_carry_the_same_keys(runs, trained_project):
+    # each test starts with the URI of its environment: point this one at the trained store
+    mlflow.set_tracking_uri(f"sqlite:///{trained_project / 'mlflow.db'}")
     children = runs[runs["tags.mlflow.parentRunId"].notna()]
     expected = {f"params.model.{k}" for k in hyperparameter_names()} | {
         f"params.{k}" for k in ("n_seq", "n_steps", "lookback", "horizon", "season_length",
