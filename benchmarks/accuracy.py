@@ -1,6 +1,6 @@
 """Test-period MASE of each family × in-model normalization, next to naive and seasonal naive.
 
-Calls the pipelines' node functions directly (clean_series → make_window_spec → train_model →
+Calls the library functions directly (clean_table → make_window_spec → fit_family →
 backtest → evaluate) with the defaults of ``conf/base``. Each ``--series`` is a local CSV with
 comma-separated ``key=value`` settings; keys left out take ``conf/base/parameters.yml``:
 
@@ -23,10 +23,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from seqcast.pipelines.evaluation.nodes import BASELINES, evaluate
-from seqcast.pipelines.ingestion.nodes import clean_series
-from seqcast.pipelines.training.nodes import backtest, train_model
-from seqcast.pipelines.windowing.nodes import make_window_spec
+from seqcast.backtest import BASELINES, backtest, evaluate
+from seqcast.cleaning import clean_table
+from seqcast.fitting import fit_family
+from seqcast.spec import make_window_spec
+from seqcast.windows import WindowGeometry
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "base"
 NORMALIZATIONS = ("none", "mean", "last")
@@ -67,16 +68,16 @@ def series_settings(text: str, base: dict) -> tuple[dict, dict]:
 def run_series(data: dict, windows: dict, blocks: dict, families, norms, overrides) -> list[dict]:
     # Timestamps as text: an integer column such as 19580329 must not be read as nanoseconds.
     raw = pd.read_csv(data["path"], dtype={data["time_column"]: str})
-    series = clean_series(raw, data, windows)
-    spec = make_window_spec(series, data, windows)
+    series = clean_table(raw, data, WindowGeometry.from_params(windows))
+    spec = make_window_spec(series, data, windows).to_dict()
     backtests, seconds = [], {}
     for name in families:
         for norm in norms:
             training = {**blocks[name]["training"], "normalization": norm, "backup_dir": None,
                         **overrides}
             started = time.perf_counter()
-            model, history = train_model(series, spec, name, blocks[name]["model"], training)
-            seconds[f"{name}/{norm}"] = (time.perf_counter() - started, history["best_epoch"])
+            model, record = fit_family(series, spec, name, blocks[name]["model"], training)
+            seconds[f"{name}/{norm}"] = (time.perf_counter() - started, record["best_epoch"])
             backtests.append(backtest(series, spec, model, f"{name}/{norm}"))
     scores, _ = evaluate(series, spec, *backtests)
     base = {b: scores[b]["mase"] for b in BASELINES}

@@ -22,10 +22,10 @@ import tensorflow as tf
 import yaml
 from keras import layers as kl
 
+from seqcast.cleaning import clean_table
 from seqcast.fitting import compile_for, streams, training_device
 from seqcast.models import build_forecaster, family
-from seqcast.pipelines.ingestion.nodes import clean_series
-from seqcast.pipelines.windowing.nodes import make_window_spec
+from seqcast.spec import make_window_spec
 from seqcast.windows import WindowGeometry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,8 +95,8 @@ def load_size(size: str, params: dict, points: int, n_features: int):
         raw = raw.rename(columns={"x0": "y"}).assign(time=pd.date_range(
             "2020-01-01", periods=points, freq="h").astype(str))
         windows = SYNTHETIC_WINDOWS
-    series = clean_series(raw, data, windows)
-    return series, make_window_spec(series, data, windows)
+    series = clean_table(raw, data, WindowGeometry.from_params(windows))
+    return series, make_window_spec(series, data, windows).to_dict()
 
 
 def main() -> None:

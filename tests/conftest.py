@@ -29,6 +29,19 @@ def synthetic_raw(n: int = 400, freq: str = "D", seed: int = 0) -> pd.DataFrame:
     )
 
 
+def clean_series_with_report(raw: pd.DataFrame, data: dict, windows: dict):
+    """``(series, report)``: ``raw`` cleaned as the ingestion pipeline cleans it."""
+    from seqcast.cleaning import ingest
+    from seqcast.windows import WindowGeometry
+
+    return ingest(raw, data, WindowGeometry.from_params(windows))
+
+
+def clean_series(raw: pd.DataFrame, data: dict, windows: dict) -> pd.DataFrame:
+    """The cleaned ``series`` alone (one series, or a panel in long format)."""
+    return clean_series_with_report(raw, data, windows)[0]
+
+
 DATA = {
     "path": "test.csv",
     "time_column": "ts",

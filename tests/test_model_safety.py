@@ -22,7 +22,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.file_utils import local_file_uri_to_path
 
 from seqcast import registry
-from seqcast.pipelines.retrain.nodes import champion_mase
+from seqcast.promotion import champion_mase
 from tests.conftest import FAST, run_kedro
 
 PICKLES = ("global_custom_objects.cloudpickle", "custom_objects.cloudpickle")

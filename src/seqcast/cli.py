@@ -19,7 +19,7 @@ from seqcast.errors import SeqcastError
 TRACEBACK_VARIABLE = "SEQCAST_TRACEBACK"
 
 # Notices about Kedro's and kedro-mlflow's own calls into OmegaConf, and about the namespaced
-# names (``cnn_lstm.model``) that evaluation reads on purpose: nothing a user can act on, and a
+# names (``cnn_lstm.forecaster``) that evaluation reads on purpose: nothing a user can act on, and a
 # dozen lines in front of every run's log.
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
 warnings.filterwarnings("ignore", message=r"One or more dataset names contain '\.'")

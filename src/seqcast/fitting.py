@@ -1,13 +1,13 @@
 """Fit one model family: device, compile, checks, early stopping, resume after a kill.
 
-The training node calls :func:`fit_family`; everything here is plain Python and Keras.
+The training node calls :func:`fit_family`; everything here is plain Python and Keras. The
+callbacks that stop on a non-finite loss and keep the resumable state: :mod:`seqcast.callbacks`.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import socket
 import time
 
 import keras
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from seqcast.callbacks import NonFiniteError, Progress, StopOnNonFinite
 from seqcast.errors import SeqcastError
 from seqcast.models import DEFAULT_NORMALIZATION, build_forecaster, family
 from seqcast.resume import Backup, fingerprint
@@ -26,10 +27,6 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 class TrainingConfigError(SeqcastError, ValueError):
     """A training parameter is invalid, or does not fit the saved resume point."""
-
-
-class NonFiniteError(SeqcastError, ArithmeticError):
-    """Training data, statistics, losses or weights that are NaN or infinite."""
 
 
 def training_device() -> tuple[str, tf.distribute.Strategy]:
@@ -110,76 +107,6 @@ def streams(series: pd.DataFrame, spec: dict, nested: bool, batch_size: int, see
     return stream(geometry.train_starts(n), True), stream(geometry.validation_starts(n), False)
 
 
-class StopOnNonFinite(keras.callbacks.Callback):
-    """Raise at the first batch whose loss is NaN or infinite (Keras' TerminateOnNaN only stops)."""
-
-    def __init__(self, family_name: str, learning_rate: float):
-        super().__init__()
-        self.family_name, self.learning_rate, self.epoch = family_name, learning_rate, 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.check("training loss", (logs or {}).get("loss", 0.0), f", batch {batch + 1}")
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.check("validation loss", (logs or {}).get("val_loss", 0.0), "")
-
-    def check(self, what: str, value, where: str) -> None:
-        if not math.isfinite(float(value)):
-            raise NonFiniteError(
-                f"{self.family_name}: the {what} became {float(value)} at epoch "
-                f"{self.epoch + 1}{where}; no model was kept. Check the series for extreme "
-                "values and the scaling statistics in window_spec, or lower "
-                f"training.learning_rate (now {self.learning_rate})"
-            )
-
-
-class Progress(keras.callbacks.Callback):
-    """Loss history, early stopping with best weights, and a backup after every epoch.
-
-    Owns all the state a resumed run needs, so that a run killed at any epoch and resumed
-    ends as the uninterrupted run would: same history, best epoch and best weights.
-    """
-
-    def __init__(self, patience: int, backup: Backup | None, key: str, saved: dict | None):
-        super().__init__()
-        self.patience, self.backup, self.key = patience, backup, key
-        meta = saved["meta"] if saved else {}
-        self.history = meta.get("history", {"loss": [], "val_loss": []})
-        self.best = meta.get("best", math.inf)
-        self.best_epoch, self.wait = meta.get("best_epoch", -1), meta.get("wait", 0)
-        self.stopped = meta.get("stopped", False)
-        self.best_weights = (saved["best"] or None) if saved else None
-
-    def on_epoch_end(self, epoch, logs=None):
-        for key in ("loss", "val_loss"):
-            self.history[key].append(float(logs[key]))
-        current = self.history["val_loss"][-1]
-        if current < self.best:
-            self.best, self.best_epoch, self.wait = current, epoch, 0
-            self.best_weights = self.model.get_weights()
-        else:  # as keras.callbacks.EarlyStopping(restore_best_weights=True)
-            self.wait += 1
-            if self.wait >= self.patience:
-                self.stopped = self.model.stop_training = True
-        if self.backup is not None:
-            self.save(epoch + 1)
-
-    def save(self, epochs_done: int) -> None:
-        meta = {"fingerprint": self.key, "epoch": epochs_done, "history": self.history,
-                "best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
-                "stopped": self.stopped, "host": socket.gethostname()}
-        optimizer = [np.asarray(v) for v in self.model.optimizer.variables]
-        self.backup.save(meta, model=self.model.get_weights(), optimizer=optimizer,
-                         best=self.best_weights or [])
-
-    def restore_best(self) -> None:
-        if self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
-
-
 def restore(trainable: keras.Model, saved: dict) -> None:
     """Put the saved model and optimizer variables back (the optimizer is built)."""
     trainable.set_weights(saved["model"])
@@ -222,9 +149,13 @@ def check_model(forecaster: keras.Model, sample: np.ndarray, family_name: str) -
     )
 
 
-def build_compiled(family_name: str, spec: dict, model: dict, training: dict, device: str,
-                   strategy: tf.distribute.Strategy, mixed: bool):
-    """``(trainable, forecaster)``, compiled, the optimizer built so a backup can fill it."""
+def build_compiled(family_name: str, spec: dict, model: dict, training: dict,
+                   placement: tuple[str, tf.distribute.Strategy, bool]):
+    """``(trainable, forecaster)``, compiled, the optimizer built so a backup can fill it.
+
+    ``placement``: the device, its distribution strategy, and whether to train in mixed
+    precision."""
+    device, strategy, mixed = placement
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
     try:
         with strategy.scope():
@@ -239,7 +170,22 @@ def build_compiled(family_name: str, spec: dict, model: dict, training: dict, de
 
 def fit_family(series: pd.DataFrame, spec: dict, family_name: str, model: dict,
                training: dict) -> tuple[keras.Model, dict]:
-    """Train one family; see ``seqcast.pipelines.training.nodes.train_model``."""
+    """Fit one family with early stopping on the validation windows.
+
+    Args:
+        series: ``(N, n_features)``, the cleaned series.
+        spec: ``window_spec`` (split boundaries and training statistics).
+        family_name: a key of ``seqcast.models.FAMILIES``.
+        model: the family's hyperparameters (builder keyword arguments).
+        training: normalization, loss, learning_rate, batch_size, epochs, patience, seed,
+            mixed_precision, deterministic, xla, backup_dir.
+
+    Returns:
+        ``(forecaster, training_record)``: the self-contained model (raw history in,
+        forecasts in the targets' units out, ``(batch, horizon, n_targets)``) and the
+        per-epoch losses with the device that trained it. A model with non-finite weights or
+        forecasts is refused.
+    """
     check_training(training, family_name)
     seed, epochs = int(training["seed"]), int(training["epochs"])
     keras.utils.set_random_seed(seed)
@@ -248,8 +194,8 @@ def fit_family(series: pd.DataFrame, spec: dict, family_name: str, model: dict,
     train, validation = streams(series, spec, family(family_name).nested,
                                 int(training["batch_size"]), seed)
     check_scaling(train.values, spec, family_name)
-    trainable, forecaster = build_compiled(family_name, spec, model, training, device, strategy,
-                                           mixed)
+    trainable, forecaster = build_compiled(family_name, spec, model, training,
+                                           (device, strategy, mixed))
     key = fingerprint(train.values, spec, family_name, model, training)
     backup = Backup(training["backup_dir"], key) if training.get("backup_dir") else None
     saved = resume_point(backup, epochs, family_name)
@@ -274,14 +220,16 @@ def fit_family(series: pd.DataFrame, spec: dict, family_name: str, model: dict,
     check_model(forecaster, validation.batch(np.asarray(validation.starts[:1]))[0], family_name)
     if backup is not None:
         backup.remove()  # complete: nothing to resume
-    return forecaster, summary(progress, family_name, device, mixed, trainable, seconds,
+    return forecaster, summary(progress, trainable, (family_name, device, mixed), seconds,
                                len(train.starts) * (len(progress.history["loss"]) - first))
 
 
-def summary(progress: Progress, family_name: str, device: str, mixed: bool,
-            trainable: keras.Model, seconds: float, windows: int) -> dict:
+def summary(progress: Progress, trainable: keras.Model, run: tuple[str, str, bool],
+            seconds: float, windows: int) -> dict:
+    """The training record: ``run`` is the family, the device and mixed precision."""
+    family_name, device, mixed = run
     losses, val_losses = progress.history["loss"], progress.history["val_loss"]
-    history = {
+    record = {
         "family": family_name,
         "loss": losses,
         "val_loss": val_losses,
@@ -295,6 +243,6 @@ def summary(progress: Progress, family_name: str, device: str, mixed: bool,
     }
     logger.info(
         "%s: best val_loss %.4f at epoch %d of %d, %.1fs on %s",
-        family_name, progress.best, history["best_epoch"], len(losses), seconds, device,
+        family_name, progress.best, record["best_epoch"], len(losses), seconds, device,
     )
-    return history
+    return record

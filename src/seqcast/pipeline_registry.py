@@ -1,6 +1,12 @@
-"""Project pipelines: each registered by name, ``__default__`` runs them end to end."""
+"""Project pipelines: each registered by name, ``__default__`` runs them end to end.
+
+The operations pipelines are composed here, from the pipelines they run: ``retrain`` (the
+scheduled job) and ``forecast`` (batch inference on freshly ingested data).
+"""
 
 from __future__ import annotations
+
+import importlib
 
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
@@ -9,9 +15,28 @@ from kedro.pipeline import Pipeline
 DEFAULT = ("ingestion", "windowing", "training", "evaluation")
 
 
+def _create(name: str) -> Pipeline:
+    # Kedro may have loaded only the pipelines a run asked for: load a part by its name.
+    return importlib.import_module(f"{__package__}.pipelines.{name}").create_pipeline()
+
+
+def _composites(pipelines: dict[str, Pipeline]) -> dict[str, Pipeline]:
+    composed = {}
+    if "retrain" in pipelines:
+        composed["retrain"] = sum((_create(n) for n in DEFAULT), Pipeline([])) + pipelines[
+            "retrain"]
+    if "forecast" in pipelines:
+        # Inference writes its own datasets only: the training `series` stays as training
+        # left it.
+        latest = Pipeline(_create("ingestion"), outputs={"series": "forecast_series"})
+        composed["forecast"] = latest + pipelines["forecast"]
+    return composed
+
+
 def register_pipelines() -> dict[str, Pipeline]:
     # Kedro loads only the pipelines a run asks for, so some names may be absent here.
     pipelines = find_pipelines(raise_errors=True)
+    pipelines.update(_composites(pipelines))
     pipelines["__default__"] = sum(
         (pipelines[name] for name in DEFAULT if name in pipelines), Pipeline([])
     )

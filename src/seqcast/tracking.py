@@ -13,13 +13,16 @@ import subprocess
 from types import SimpleNamespace
 
 import keras
+import matplotlib.pyplot as plt
 import mlflow
 import mlflow.keras
 import numpy as np
 from mlflow.models import Model, infer_signature
 
 import seqcast
+from seqcast.backtest import BASELINES, Evaluation
 from seqcast.models import FAMILIES, family
+from seqcast.plots import plot_forecasts, plot_losses
 
 logger = logging.getLogger(__name__)
 
@@ -29,20 +32,21 @@ SCORES = ("mase", "smape", "rmse", "mae")
 NOT_APPLICABLE = "n/a"
 
 
+def hyperparameters(build) -> dict[str, object]:
+    """A builder's keyword-only arguments (its hyperparameters) with their defaults."""
+    return {name: p.default for name, p in inspect.signature(build).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
 def hyperparameter_names() -> list[str]:
-    """Every family's builder arguments: the shared ``model.*`` columns."""
-    names = set()
-    for fam in FAMILIES.values():
-        names |= set(list(inspect.signature(fam.build).parameters)[3:])
-    return sorted(names)
+    """Every family's hyperparameters: the shared ``model.*`` columns."""
+    return sorted(set().union(*(hyperparameters(fam.build) for fam in FAMILIES.values())))
 
 
 def run_params(family_name: str, block: dict, spec: dict) -> dict[str, object]:
     """Hyperparameters (builder defaults filled in; other families' keys ``n/a``), training
     settings and window settings, under the same keys for every family."""
-    builder = inspect.signature(family(family_name).build).parameters
-    defaults = {k: p.default for k, p in list(builder.items())[3:]}
-    model = {**defaults, **block.get("model", {})}
+    model = {**hyperparameters(family(family_name).build), **block.get("model", {})}
     params = {f"model.{k}": model.get(k, NOT_APPLICABLE) for k in hyperparameter_names()}
     params.update({f"training.{k}": v for k, v in block.get("training", {}).items()})
     params.update({k: spec[k] for k in WINDOW_KEYS})
@@ -50,10 +54,10 @@ def run_params(family_name: str, block: dict, spec: dict) -> dict[str, object]:
     return params
 
 
-def family_metrics(metrics: dict, label: str) -> dict[str, float]:
+def family_metrics(metrics: dict, namespace: str) -> dict[str, float]:
     """The family's scores and every baseline's, as ``mase`` … and ``naive_mase`` …."""
-    out = {k: metrics[label][k] for k in SCORES}
-    for baseline in ("naive", "seasonal_naive"):
+    out = {k: metrics[namespace][k] for k in SCORES}
+    for baseline in BASELINES:
         out.update({f"{baseline}_{k}": metrics[baseline][k] for k in SCORES})
     return out
 
@@ -98,54 +102,57 @@ def log_keras_model(model: keras.Model) -> mlflow.models.model.ModelInfo:
     )
 
 
-def log_family_run(label: str, block: dict, spec: dict, data: dict, metrics: dict,
-                   history: dict, model: keras.Model, figures: dict) -> dict:
+def family_figures(evaluation: Evaluation, training_record: dict, namespace: str) -> dict:
+    """The family's own plots: its and the baselines' forecasts, and its losses."""
+    forecasts = evaluation.forecasts
+    rows = forecasts[forecasts["model"].isin([namespace, *BASELINES])]
+    return {"forecasts": plot_forecasts(rows, evaluation.series, evaluation.window_spec),
+            "losses": plot_losses(training_record)}
+
+
+def log_family_run(namespace: str, block: dict, evaluation: Evaluation, training_record: dict,
+                   forecaster: keras.Model) -> dict:
     """Log one family as a child of the active run: ``{run_id, model_uri}``."""
-    tags = {"model_family": block["family"], "namespace": label, "dataset": data.get("name"),
-            "data_end": spec["end"], "device": history["device"]}
+    spec = evaluation.window_spec
+    tags = {"model_family": block["family"], "namespace": namespace,
+            "dataset": evaluation.dataset, "data_end": spec["end"],
+            "device": training_record["device"]}
     commit = git_commit()
     if commit:
         tags["git_commit"] = commit
-    with mlflow.start_run(run_name=label, nested=True, tags=tags) as run:
+    with mlflow.start_run(run_name=namespace, nested=True, tags=tags) as run:
         mlflow.log_params(run_params(block["family"], block, spec))
         client = mlflow.tracking.MlflowClient()
-        history_metrics = [
+        loss_metrics = [
             mlflow.entities.Metric(key, float(value), 0, step)
             for key in ("loss", "val_loss")
-            for step, value in enumerate(history[key], start=1)
+            for step, value in enumerate(training_record[key], start=1)
         ]
-        client.log_batch(run.info.run_id, metrics=history_metrics)
-        mlflow.log_metrics({**family_metrics(metrics, label),
-                            "best_epoch": history["best_epoch"],
-                            "train_seconds": history["seconds"]})
-        for name, figure in figures.items():
-            mlflow.log_figure(figure, f"{name}.png")
-        info = log_keras_model(model)
-        logger.info("logged %s as MLflow run %s", label, run.info.run_id)
+        client.log_batch(run.info.run_id, metrics=loss_metrics)
+        mlflow.log_metrics({**family_metrics(evaluation.metrics, namespace),
+                            "best_epoch": training_record["best_epoch"],
+                            "train_seconds": training_record["seconds"]})
+        figures = family_figures(evaluation, training_record, namespace)
+        try:
+            for name, figure in figures.items():
+                mlflow.log_figure(figure, f"{name}.png")
+        finally:
+            for figure in figures.values():
+                plt.close(figure)
+        info = log_keras_model(forecaster)
+        logger.info("logged %s as MLflow run %s", namespace, run.info.run_id)
         return {"run_id": run.info.run_id, "model_uri": info.model_uri}
 
 
-def track_family(forecasts, series, window_spec: dict, data: dict, block: dict, metrics: dict,
-                 history: dict, model: keras.Model, label: str) -> dict:
+def track_family(evaluation: Evaluation, block: dict, training_record: dict,
+                 forecaster: keras.Model, namespace: str) -> dict:
     """Node: the family's child run with its own plots.
 
     Returns ``{run_id, model_uri, namespace, family, mase}`` for the registry.
     """
-    import matplotlib.pyplot as plt
-
-    from seqcast.pipelines.evaluation.nodes import BASELINES, plot_forecasts, plot_losses
-
-    rows = forecasts[forecasts["model"].isin([label, *BASELINES])]
-    figures = {"forecasts": plot_forecasts(rows, series, window_spec),
-               "losses": plot_losses(history)}
-    try:
-        logged = log_family_run(label, block, window_spec, data, metrics, history, model,
-                                figures)
-    finally:
-        for figure in figures.values():
-            plt.close(figure)
-    return {**logged, "namespace": label, "family": block["family"],
-            "mase": metrics[label]["mase"]}
+    logged = log_family_run(namespace, block, evaluation, training_record, forecaster)
+    return {**logged, "namespace": namespace, "family": block["family"],
+            "mase": evaluation.metrics[namespace]["mase"]}
 
 
 def log_run_summary(metrics: dict, window_spec: dict) -> None:

@@ -122,6 +122,10 @@ class WindowGeometry:
         first = max(validation_start - self.lookback, 0)
         return range(first, test_start - self.lookback - self.horizon + 1)
 
+    def origin_of(self, starts):
+        """The origin (last input index) of the windows starting at ``starts``."""
+        return starts + self.lookback - 1
+
     def test_starts(self, n_points: int) -> np.ndarray:
         """One window per test block k = origins … 1 (DESIGN.md), oldest first."""
         blocks = np.arange(self.origins, 0, -1)

@@ -13,8 +13,7 @@ import pytest
 from seqcast.cleaning import DataValidationError
 from seqcast.datasets.raw import RawParquetDataset
 from seqcast.errors import SeqcastError
-from seqcast.pipelines.ingestion.nodes import clean_series_with_report
-from tests.conftest import DATA, WINDOWS, run_kedro, synthetic_raw
+from tests.conftest import DATA, WINDOWS, clean_series_with_report, run_kedro, synthetic_raw
 
 PANEL = {**DATA, "id_columns": "id"}
 # WINDOWS need 77 points: lookback 14 + horizon 7 + 4 * 7 validation + 4 * 7 test.

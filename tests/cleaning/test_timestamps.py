@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from seqcast.cleaning import DataValidationError, future_timestamps
-from seqcast.pipelines.ingestion.nodes import clean_series
+from tests.conftest import clean_series
 
 N = 120
 PARIS = "Europe/Paris"

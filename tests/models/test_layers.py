@@ -8,7 +8,7 @@ import pytest
 from keras import layers as kl
 
 from seqcast.models import FAMILIES, build_forecaster, input_shape
-from seqcast.models.layers import FastTimeDistributed, WindowCentre
+from seqcast.models.layers import FastTimeDistributed, WindowNormalization
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,7 @@ def test_fast_time_distributed_equals_keras(make_inner, shape):
 @pytest.mark.parametrize("mode", ["last", "mean", "none"])
 def test_window_centre(mode):
     x = np.arange(24, dtype="float32").reshape(2, 4, 3)
-    centred, level = (np.asarray(a) for a in WindowCentre(mode)(x))
+    centred, level = (np.asarray(a) for a in WindowNormalization(mode)(x))
     expected = {"last": x[:, -1:], "mean": x.mean(axis=1, keepdims=True),
                 "none": np.zeros((2, 1, 3))}[mode]
     np.testing.assert_allclose(level, expected)

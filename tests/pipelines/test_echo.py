@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from seqcast.pipelines.echo.nodes import train_echo_models
+from seqcast.models.echo import train_echo_models
 
 ECHO = {"sequence": [0.0, 0.2, 0.4, 0.6, 0.8], "epochs": 500, "learning_rate": 0.01, "seed": 1}
 

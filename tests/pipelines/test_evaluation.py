@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcast.pipelines.evaluation.nodes import baseline_backtest
+from seqcast.backtest import baseline_backtest
 from seqcast.tracking import hyperparameter_names
 
 NAMES = {"cnn_lstm", "lstm", "naive", "seasonal_naive"}
@@ -71,6 +71,7 @@ def test_one_parent_run_with_one_child_per_family(runs):
 
 
 def test_children_carry_the_same_keys(runs, trained_project):
+    # each test starts with the URI of its environment: point this one at the trained store
     mlflow.set_tracking_uri(f"sqlite:///{trained_project / 'mlflow.db'}")
     children = runs[runs["tags.mlflow.parentRunId"].notna()]
     expected = {f"params.model.{k}" for k in hyperparameter_names()} | {

@@ -11,9 +11,8 @@ import pandas as pd
 import pytest
 
 from seqcast.cleaning import DataValidationError
-from seqcast.pipelines.ingestion.nodes import clean_series
 from seqcast.windows import WindowConfigError
-from tests.conftest import run_kedro, synthetic_raw
+from tests.conftest import clean_series, run_kedro, synthetic_raw
 
 
 def clean(raw, data, windows):

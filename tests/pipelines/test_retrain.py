@@ -169,11 +169,11 @@ def test_unusable_champion_is_recorded_as_failed_and_replaced(project):
 
     # retrain: each failed champion is recorded and the challenger promoted
     warnings = Records()
-    logging.getLogger("seqcast.pipelines.retrain.nodes").addHandler(warnings)
+    logging.getLogger("seqcast.promotion").addHandler(warnings)
     try:
         run_kedro(project, ["retrain"], params=FAST)
     finally:
-        logging.getLogger("seqcast.pipelines.retrain.nodes").removeHandler(warnings)
+        logging.getLogger("seqcast.promotion").removeHandler(warnings)
     assert champion_versions(project) == {"cnn_lstm": "2", "lstm": "2"}
     client = MlflowClient()
     for name, reason in ((lstm, "is not a .keras archive"), (cnn, "artifacts have no")):

@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 
 from seqcast.fitting import TrainingConfigError
-from seqcast.pipelines.ingestion.nodes import clean_series
-from seqcast.pipelines.training.nodes import train_model
-from seqcast.pipelines.windowing.nodes import make_window_spec
-from tests.conftest import DATA, WINDOWS, run_kedro, synthetic_raw
+from seqcast.fitting import fit_family as train_model
+from seqcast.spec import make_window_spec
+from tests.conftest import DATA, WINDOWS, clean_series, run_kedro, synthetic_raw
 
 TRAINING = {"normalization": "last", "loss": "mse", "learning_rate": 0.003, "batch_size": 32,
             "epochs": 2, "patience": 2, "seed": 7, "mixed_precision": False,
@@ -33,10 +32,10 @@ def series():
 
 
 def fit(series, seed=7, family="lstm"):
-    spec = make_window_spec(series, DATA, WINDOWS)
-    model, history = train_model(series, spec, family, MODEL if family == "lstm" else
+    spec = make_window_spec(series, DATA, WINDOWS).to_dict()
+    model, record = train_model(series, spec, family, MODEL if family == "lstm" else
                                  {"filters": 4, "units": 8}, {**TRAINING, "seed": seed})
-    return spec, model, history
+    return spec, model, record
 
 
 @pytest.mark.parametrize("family", ["lstm", "cnn_lstm"])
@@ -53,15 +52,15 @@ def test_same_seed_same_weights_other_seed_other_weights(series, family):
 
 
 def test_changing_the_test_period_changes_nothing_learned(series):
-    spec, model, history = fit(series)
+    spec, model, record = fit(series)
     altered = series.copy()
     altered.iloc[spec["test_start"]:] *= -3.0  # only the test period
-    altered_spec, altered_model, altered_history = fit(altered)
+    altered_spec, altered_model, altered_record = fit(altered)
     assert altered_spec["mean"] == spec["mean"] and altered_spec["std"] == spec["std"]
     for a, b in zip(model.get_weights(), altered_model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert altered_history["loss"] == history["loss"]
-    assert altered_history["val_loss"] == history["val_loss"]
+    assert altered_record["loss"] == record["loss"]
+    assert altered_record["val_loss"] == record["val_loss"]
 
 
 def _epochs_seen(lines):
@@ -127,7 +126,7 @@ def _worker(tmp_path, name, **popen_or_kill):
 def _result(folder):
     with np.load(folder / "weights.npz") as weights:
         arrays = [weights[k] for k in sorted(weights.files, key=lambda k: int(k.split("_")[1]))]
-    return arrays, json.loads((folder / "history.json").read_text())
+    return arrays, json.loads((folder / "training_record.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -138,17 +137,17 @@ def killed_and_resumed(tmp_path_factory):
         [str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH", "")])}
     subprocess.run(_worker(tmp, "whole"), env=env, check=True, capture_output=True, timeout=600)
     shutil.rmtree(tmp / "backup", ignore_errors=True)
-    weights, history = _result(tmp / "whole")
+    weights, record = _result(tmp / "whole")
     # Killed after epoch k, with the best epoch behind it and early stopping still to come.
-    k = history["epochs_run"] - 1
-    assert history["best_epoch"] < k < RESUMABLE["training"]["epochs"], history
+    k = record["epochs_run"] - 1
+    assert record["best_epoch"] < k < RESUMABLE["training"]["epochs"], record
     seen = _kill_at_epoch_start(_worker(tmp, "resumed"), k + 1, env=env)
     (backup,) = (tmp / "backup").iterdir()
     shutil.copytree(tmp / "backup", tmp / "killed")  # kept for the tests below
     resumed = subprocess.run(_worker(tmp, "resumed"), env=env, capture_output=True, text=True,
                              check=False, timeout=600)
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
-    return {"tmp": tmp, "k": k, "whole": (weights, history), "seen": seen, "backup": backup,
+    return {"tmp": tmp, "k": k, "whole": (weights, record), "seen": seen, "backup": backup,
             "resumed": _result(tmp / "resumed"), "output": resumed.stdout + resumed.stderr}
 
 
@@ -156,14 +155,14 @@ def killed_and_resumed(tmp_path_factory):
 def test_a_run_killed_after_its_best_epoch_resumes_to_the_uninterrupted_result(
         killed_and_resumed):
     run = killed_and_resumed
-    (weights, history), (resumed_weights, resumed_history) = run["whole"], run["resumed"]
+    (weights, record), (resumed_weights, resumed_record) = run["whole"], run["resumed"]
     assert _epochs_seen(run["seen"])[-1] == run["k"] + 1
     assert _epochs_seen(run["output"].splitlines())[0] == run["k"] + 1  # resumed, not restarted
     assert "resuming after epoch" in run["output"]
-    assert resumed_history["best_epoch"] == history["best_epoch"] < run["k"]
-    assert resumed_history["loss"] == history["loss"]  # the full history, from epoch 1
-    assert resumed_history["val_loss"] == history["val_loss"]
-    assert resumed_history["epochs_run"] == history["epochs_run"]
+    assert resumed_record["best_epoch"] == record["best_epoch"] < run["k"]
+    assert resumed_record["loss"] == record["loss"]  # the full record, from epoch 1
+    assert resumed_record["val_loss"] == record["val_loss"]
+    assert resumed_record["epochs_run"] == record["epochs_run"]
     for a, b in zip(weights, resumed_weights, strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
     assert not (run["tmp"] / "backup").exists()  # removed once complete
@@ -179,7 +178,7 @@ def _with_backup(run, tmp_path, **training):
 def test_fewer_epochs_than_the_backup_holds_are_refused_clearly(killed_and_resumed, tmp_path):
     run = killed_and_resumed
     series = clean_series(synthetic_raw(RESUMABLE["points"]), DATA, WINDOWS)
-    spec = make_window_spec(series, DATA, WINDOWS)
+    spec = make_window_spec(series, DATA, WINDOWS).to_dict()
     training = _with_backup(run, tmp_path, epochs=run["k"] - 1)
     with pytest.raises(TrainingConfigError, match=rf"epochs={run['k'] - 1}.*at least {run['k']}"):
         train_model(series, spec, "lstm", RESUMABLE["model"], training)
@@ -192,18 +191,18 @@ def test_a_backup_of_another_configuration_is_ignored_and_removed(killed_and_res
     run = killed_and_resumed
     points = RESUMABLE["points"] + (20 if change == "data" else 0)
     series = clean_series(synthetic_raw(points), DATA, WINDOWS)
-    spec = make_window_spec(series, DATA, WINDOWS)
+    spec = make_window_spec(series, DATA, WINDOWS).to_dict()
     model = {"units": 6} if change == "parameters" else RESUMABLE["model"]
     training = _with_backup(run, tmp_path, epochs=2)
     with caplog.at_level(logging.INFO, logger="seqcast"):
-        _, history = train_model(series, spec, "lstm", model, training)
-    assert history["epochs_run"] == 2  # trained afresh, not from the other run's epoch
+        _, record = train_model(series, spec, "lstm", model, training)
+    assert record["epochs_run"] == 2  # trained afresh, not from the other run's epoch
     assert sum("another run configuration" in r.message for r in caplog.records) == 1
     assert not (tmp_path / "backup").exists()
 
 
 def test_zero_or_missing_epochs_are_refused(series):
-    spec = make_window_spec(series, DATA, WINDOWS)
+    spec = make_window_spec(series, DATA, WINDOWS).to_dict()
     for epochs in (0, None, 2.5):
         with pytest.raises(TrainingConfigError, match="training.epochs must be an integer >= 1"):
             train_model(series, spec, "lstm", MODEL, {**TRAINING, "epochs": epochs})

@@ -10,10 +10,9 @@ import pandas as pd
 import pytest
 
 from seqcast.fitting import NonFiniteError
-from seqcast.pipelines.ingestion.nodes import clean_series
-from seqcast.pipelines.training.nodes import train_model
-from seqcast.pipelines.windowing.nodes import make_window_spec
-from tests.conftest import DATA, FAST, WINDOWS, run_kedro, synthetic_raw
+from seqcast.fitting import fit_family as train_model
+from seqcast.spec import make_window_spec
+from tests.conftest import DATA, FAST, WINDOWS, clean_series, run_kedro, synthetic_raw
 
 TRAINING = {"normalization": "mean", "loss": "mse", "learning_rate": 0.003, "batch_size": 32,
             "epochs": 3, "patience": 3, "seed": 7}
@@ -29,19 +28,20 @@ def series():
 def test_a_scaling_statistic_float32_cannot_hold_is_refused_before_training(series, value):
     spoilt = series.copy()
     spoilt.iloc[10, 0] = value  # a training row: the std becomes inf, or its square does
-    spec = make_window_spec(spoilt, DATA, WINDOWS)
+    spec = make_window_spec(spoilt, DATA, WINDOWS).to_dict()
     with pytest.raises(NonFiniteError, match="training (mean|std) of feature 'load'"):
         train_model(spoilt, spec, "lstm", MODEL, TRAINING)
 
 
 def test_a_zero_std_is_refused(series):
-    spec = make_window_spec(series, DATA, WINDOWS)
+    spec = make_window_spec(series, DATA, WINDOWS).to_dict()
     with pytest.raises(NonFiniteError, match="std of feature 'temp' is 0.0"):
         train_model(series, {**spec, "std": [spec["std"][0], 0.0]}, "lstm", MODEL, TRAINING)
 
 
 def test_validation_values_that_overflow_the_loss_stop_training(series):
-    spec = make_window_spec(series, DATA, WINDOWS)  # training rows only: finite statistics
+    # training rows only: finite statistics
+    spec = make_window_spec(series, DATA, WINDOWS).to_dict()
     spoilt = series.copy()
     spoilt.iloc[spec["validation_start"] + 3, 0] = 3e38  # fits float32; its square does not
     with pytest.raises(NonFiniteError, match=r"lstm: the validation loss became inf at epoch 1"):
@@ -49,7 +49,7 @@ def test_validation_values_that_overflow_the_loss_stop_training(series):
 
 
 def test_a_diverging_fit_stops_at_the_first_non_finite_batch(series):
-    spec = make_window_spec(series, DATA, WINDOWS)
+    spec = make_window_spec(series, DATA, WINDOWS).to_dict()
     with pytest.raises(NonFiniteError, match=r"cnn_lstm: the training loss became (nan|inf) at "
                                              r"epoch 1, batch \d+; no model was kept"):
         train_model(series, spec, "cnn_lstm", {"filters": 4, "units": 4},
@@ -68,4 +68,4 @@ def test_the_training_pipeline_saves_no_model_from_overflowing_data(project):
         run_kedro(project, ["training"], params=FAST, namespaces=["lstm"])
     assert isinstance(error.value, NonFiniteError) or "NonFiniteError" in repr(error.value)
     models = project / "data/06_models"
-    assert not list(models.glob("lstm.keras*")) and not list(models.glob("lstm_history*"))
+    assert not list(models.glob("lstm.keras*")) and not list(models.glob("lstm_training_record*"))

@@ -2,7 +2,7 @@
 
 Usage: ``python train_worker.py CONFIG.json``. The config holds ``points``, ``seed_data``,
 ``family``, ``model``, ``training`` and ``out``; the result lands in ``out`` as
-``weights.npz`` and ``history.json``.
+``weights.npz`` and ``training_record.json``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from seqcast.pipelines.ingestion.nodes import clean_series
-from seqcast.pipelines.training.nodes import train_model
-from seqcast.pipelines.windowing.nodes import make_window_spec
-from tests.conftest import DATA, WINDOWS, synthetic_raw
+from seqcast.fitting import fit_family as train_model
+from seqcast.spec import make_window_spec
+from tests.conftest import DATA, WINDOWS, clean_series, synthetic_raw
 
 
 def main(config_path: str) -> None:
@@ -25,13 +24,13 @@ def main(config_path: str) -> None:
     config = json.loads(Path(config_path).read_text())
     series = clean_series(synthetic_raw(config["points"], seed=config.get("seed_data", 0)),
                           DATA, WINDOWS)
-    spec = make_window_spec(series, DATA, WINDOWS)
-    model, history = train_model(series, spec, config["family"], config["model"],
+    spec = make_window_spec(series, DATA, WINDOWS).to_dict()
+    model, record = train_model(series, spec, config["family"], config["model"],
                                  config["training"])
     out = Path(config["out"])
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / "weights.npz", *model.get_weights())
-    (out / "history.json").write_text(json.dumps(history))
+    (out / "training_record.json").write_text(json.dumps(record))
 
 
 if __name__ == "__main__":

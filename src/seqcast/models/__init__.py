@@ -1,8 +1,9 @@
 """Model families, one builder each, and the self-contained forecaster around them.
 
-Adding a family: write ``build_<family>(x, horizon, n_targets, **hyperparameters)`` returning
-a ``(batch, horizon, n_targets)`` tensor, add it to ``FAMILIES``, and give it a parameters
-block in ``conf/base/parameters_training.yml``. The training pipeline picks it up.
+Adding a family: write ``build_<family>(x, horizon, n_targets, *, **hyperparameters)``
+returning a ``(batch, horizon, n_targets)`` tensor (its keyword-only arguments are its
+hyperparameters, the ``model.*`` columns in MLflow), add it to ``FAMILIES``, and give it a
+parameters block in ``conf/base/parameters_training.yml``. The training pipeline picks it up.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from keras import layers as kl
 from seqcast.errors import ModelConfigError
 
 from .cnn_lstm import build_cnn_lstm
-from .layers import FastTimeDistributed, Rescale, RestoreLevel, WindowCentre
+from .layers import FastTimeDistributed, Rescale, RestoreLevel, WindowNormalization
 from .lstm import build_lstm
 
 
@@ -71,7 +72,8 @@ def build_forecaster(
     # Scaling stays float32 under mixed precision: raw values can overflow float16.
     x = kl.Normalization(mean=mean, variance=std**2, dtype="float32", name="standardise")(history)
     x = kl.Reshape((lookback, n_features), dtype="float32")(x)
-    centred, level = WindowCentre(normalization, dtype="float32", name="centre")(x)
+    centred, level = WindowNormalization(normalization, dtype="float32",
+                                         name="window_normalization")(x)
     if family(name).nested:
         centred = kl.Reshape(shape, dtype="float32")(centred)
     out = family(name).build(centred, spec["horizon"], len(target_index), **hyperparameters)
@@ -91,7 +93,7 @@ __all__ = [
     "FastTimeDistributed",
     "Rescale",
     "RestoreLevel",
-    "WindowCentre",
+    "WindowNormalization",
     "build_forecaster",
     "family",
     "input_shape",

@@ -13,6 +13,7 @@ def build_cnn_lstm(
     x,
     horizon: int,
     n_targets: int,
+    *,
     filters: int = 32,
     kernel_size: int = 3,
     pool_size: int = 2,

@@ -36,8 +36,9 @@ class FastTimeDistributed(keras.layers.Wrapper):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class WindowCentre(keras.layers.Layer):
-    """Subtract each window's own level per feature: ``(centred, level)``.
+class WindowNormalization(keras.layers.Layer):
+    """Window-local normalisation (``training.normalization``): subtract each window's own
+    level per feature, ``(centred, level)``.
 
     ``mode``: ``last`` (the window's last value, as a naive forecast would), ``mean`` (the
     window mean, as RevIN) or ``none``. Input and ``centred`` are ``(batch, lookback,
@@ -68,6 +69,12 @@ class WindowCentre(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode}
+
+
+# The layer's former name: models saved under it still load with safe_mode.
+@keras.saving.register_keras_serializable(package=PACKAGE, name="WindowCentre")
+class WindowCentre(WindowNormalization):
+    """Former name of :class:`WindowNormalization`, kept so saved models load."""
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

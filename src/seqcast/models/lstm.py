@@ -11,6 +11,7 @@ def build_lstm(
     x,
     horizon: int,
     n_targets: int,
+    *,
     units: int = 32,
     layers: int = 1,
     dropout: float = 0.0,

@@ -1,9 +1,3 @@
-"""seqcast's pipelines, one folder each (``nodes.py`` functions, ``pipeline.py`` wiring)."""
-
-from functools import partial, update_wrapper
-
-
-def for_namespace(func, namespace: str):
-    """``func`` with its ``label`` argument bound to a family's namespace, keeping its name
-    and docstring for Kedro's node descriptions."""
-    return update_wrapper(partial(func, label=namespace), func)
+"""seqcast's pipelines, one folder each: ``nodes.py`` adapts library functions to Kedro's
+datasets, ``pipeline.py`` wires them. Composite pipelines (retrain, forecast) are composed in
+``seqcast.pipeline_registry``; nothing else imports from here."""

@@ -1,4 +1,5 @@
-"""The seed's echo models as an executable reproduction."""
+"""The seed's echo models: a runnable example (`kedro run --pipelines echo`), not a
+production stage."""
 
 from .pipeline import create_pipeline
 

@@ -1,19 +1,20 @@
-"""Wiring: one evaluation over every family's backtest."""
+"""Wiring: one evaluation over every family's backtest, then one tracking node per family."""
 
 from kedro.pipeline import Node, Pipeline
 
 from seqcast.models import FAMILIES
-from seqcast.pipelines import for_namespace
+from seqcast.plots import plot_forecasts, plot_losses
 from seqcast.tracking import log_run_summary, track_family
+from seqcast.wiring import for_namespace
 
-from .nodes import evaluate, plot_forecasts, plot_losses
+from .nodes import evaluate_all
 
 
 def tracking_node(namespace: str) -> Node:
     return Node(
         for_namespace(track_family, namespace),
-        inputs=["backtest_forecasts", "series", "window_spec", "params:data",
-                f"params:{namespace}", "metrics", f"{namespace}.history", f"{namespace}.model"],
+        inputs=["evaluation", f"params:{namespace}", f"{namespace}.training_record",
+                f"{namespace}.forecaster"],
         outputs=f"{namespace}.tracking",
         name=f"track_{namespace}",
     )
@@ -26,9 +27,10 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(log_run_summary, inputs=["metrics", "window_spec"], outputs=None,
                  name="log_run_summary"),
             Node(
-                evaluate,
-                inputs=["series", "window_spec", *(f"{ns}.backtest" for ns in FAMILIES)],
-                outputs=["metrics", "backtest_forecasts"],
+                evaluate_all,
+                inputs=["series", "window_spec", "params:data",
+                        *(f"{ns}.backtest" for ns in FAMILIES)],
+                outputs=["metrics", "backtest_forecasts", "evaluation"],
                 name="evaluate",
             ),
             Node(
@@ -39,7 +41,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 plot_losses,
-                inputs=[f"{ns}.history" for ns in FAMILIES],
+                inputs=[f"{ns}.training_record" for ns in FAMILIES],
                 outputs="loss_plot",
                 name="plot_losses",
             ),

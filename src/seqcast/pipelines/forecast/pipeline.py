@@ -1,16 +1,13 @@
-"""Wiring: ingest the latest data into the forecast's own series, forecast from the champion."""
+"""Wiring: forecast from the champion. The ingestion of the latest data into the forecast's
+own ``forecast_series`` is composed in ``seqcast.pipeline_registry``."""
 
 from kedro.pipeline import Node, Pipeline
-
-from seqcast.pipelines import ingestion
 
 from .nodes import forecast_next
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    # Inference writes its own datasets only: the training `series` stays as training left it.
-    latest = Pipeline(ingestion.create_pipeline(), outputs={"series": "forecast_series"})
-    return latest + Pipeline([
+    return Pipeline([
         Node(forecast_next, inputs=["forecast_series", "params:data", "params:forecast"],
              outputs="forecast", name="forecast_next"),
     ])

@@ -13,8 +13,3 @@ def clean_series_with_report(raw: pd.DataFrame, data: dict,
     """``raw_series`` validated and regularised with ``params:data``, each series long enough
     for ``params:windows``; with the report of series dropped or constant."""
     return ingest(raw, data, WindowGeometry.from_params(windows))
-
-
-def clean_series(raw: pd.DataFrame, data: dict, windows: dict) -> pd.DataFrame:
-    """The cleaned ``series`` alone (one series, or a panel in long format)."""
-    return clean_series_with_report(raw, data, windows)[0]

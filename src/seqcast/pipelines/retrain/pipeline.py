@@ -1,26 +1,26 @@
-"""Wiring: the scheduled job — ingest, window, train, evaluate, then decide per family."""
+"""Wiring: the retrain job's own step, one decision per family. The whole job (ingest,
+window, train, evaluate, decide) is composed in ``seqcast.pipeline_registry``."""
 
 from kedro.pipeline import Node, Pipeline
 
 from seqcast.models import FAMILIES
-from seqcast.pipelines import evaluation, for_namespace, ingestion, training, windowing
+from seqcast.promotion import decide
+from seqcast.wiring import for_namespace
 
-from .nodes import collect_decisions, decide
+from .nodes import collect_decisions
 
 
 def decision_node(namespace: str) -> Node:
     return Node(
         for_namespace(decide, namespace),
-        inputs=["series", "window_spec", f"{namespace}.tracking", "metrics", "params:retrain"],
+        inputs=["evaluation", f"{namespace}.tracking", "params:retrain"],
         outputs=f"{namespace}.decision",
         name=f"decide_{namespace}",
     )
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    steps = (ingestion.create_pipeline() + windowing.create_pipeline()
-             + training.create_pipeline() + evaluation.create_pipeline())
-    return steps + Pipeline([
+    return Pipeline([
         *(decision_node(ns) for ns in FAMILIES),
         Node(collect_decisions, inputs=[f"{ns}.decision" for ns in FAMILIES],
              outputs="retrain_decisions", name="collect_decisions"),

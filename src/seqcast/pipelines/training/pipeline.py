@@ -1,32 +1,31 @@
 """Wiring: the same two nodes for every family in ``seqcast.models.FAMILIES``.
 
 ``kedro run --pipelines training --namespaces lstm`` trains one family. Each namespace reads
-its own parameters block (``params:<namespace>.model`` …) and writes ``<namespace>.model``,
-``<namespace>.history`` and ``<namespace>.backtest``.
+its own parameters block (``params:<namespace>.model`` …) and writes
+``<namespace>.forecaster``, ``<namespace>.training_record`` and ``<namespace>.backtest``.
 """
 
 from kedro.pipeline import Node, Pipeline
 
 from seqcast.models import FAMILIES
-from seqcast.pipelines import for_namespace
+from seqcast.wiring import for_namespace
 
-from .nodes import backtest, train_model
+from .nodes import backtest_model, train_model
 
 
 def family_pipeline(namespace: str) -> Pipeline:
-    labelled = for_namespace(backtest, namespace)
     template = Pipeline(
         [
             Node(
                 train_model,
                 inputs=["series", "window_spec", "params:family", "params:model",
                         "params:training"],
-                outputs=["model", "history"],
+                outputs=["forecaster", "training_record"],
                 name="train_model",
             ),
             Node(
-                labelled,
-                inputs=["series", "window_spec", "model"],
+                for_namespace(backtest_model, namespace),
+                inputs=["series", "window_spec", "forecaster"],
                 outputs="backtest",
                 name="backtest",
             ),

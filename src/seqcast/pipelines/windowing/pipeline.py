@@ -2,14 +2,14 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import make_window_spec
+from .nodes import window_spec
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                make_window_spec,
+                window_spec,
                 inputs=["series", "params:data", "params:windows"],
                 outputs="window_spec",
                 name="make_window_spec",
