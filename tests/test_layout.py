@@ -78,4 +78,4 @@ def test_operations_pipelines_are_composed_by_the_registry(project):
     assert {"clean_series", "make_window_spec", "cnn_lstm.train_model", "evaluate",
             "decide_lstm", "collect_decisions"} <= names
     assert {node.name for node in forecast.nodes} == {"clean_series", "forecast_next"}
-    assert forecast.all_outputs() == {"forecast_series", "forecast"}
+    assert forecast.all_outputs() == {"forecast_series", "forecast_ingestion_report", "forecast"}

@@ -26,9 +26,10 @@ def _composites(pipelines: dict[str, Pipeline]) -> dict[str, Pipeline]:
         composed["retrain"] = sum((_create(n) for n in DEFAULT), Pipeline([])) + pipelines[
             "retrain"]
     if "forecast" in pipelines:
-        # Inference writes its own datasets only: the training `series` stays as training
-        # left it.
-        latest = Pipeline(_create("ingestion"), outputs={"series": "forecast_series"})
+        # Inference writes its own datasets only: training's `series` and ingestion report
+        # stay as training left them (the forecast's are kept in memory).
+        latest = Pipeline(_create("ingestion"), outputs={
+            "series": "forecast_series", "ingestion_report": "forecast_ingestion_report"})
         composed["forecast"] = latest + pipelines["forecast"]
     return composed
 

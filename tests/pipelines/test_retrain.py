@@ -61,10 +61,11 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
         assert MlflowClient().get_run(version.run_id).data.tags["model_family"] == label
 
     # inference reads the latest data into its own dataset: training's series stays as it was
-    series = project / "data/02_intermediate/series.parquet"
-    before = series.read_bytes(), series.stat().st_mtime_ns
+    training_files = [project / "data/02_intermediate/series.parquet",
+                      project / "data/02_intermediate/ingestion_report.json"]
+    before = [(f.read_bytes(), f.stat().st_mtime_ns) for f in training_files]
     run_kedro(project, ["forecast"])
-    assert (series.read_bytes(), series.stat().st_mtime_ns) == before
+    assert [(f.read_bytes(), f.stat().st_mtime_ns) for f in training_files] == before
     forecast = pd.read_csv(project / "data/07_model_output/forecast.csv",
                            parse_dates=["timestamp"])
     assert len(forecast) == 7 and forecast["version"].eq(1).all()
