@@ -92,7 +92,8 @@ class RawCSVDataset(CSVDataset):
                 "set data.sep to the file's separator (comma, semicolon, tab, pipe)"
             ) from err
         except pd.errors.EmptyDataError as err:
-            raise RawTableError(f"{self._where()}: the file is empty") from err
+            raise RawTableError(f"{self._where()}: the file is empty; point data.path at "
+                                "the exported table (or fill this one)") from err
         except FileNotFoundError as err:
             raise RawTableError(
                 f"{self._where()}: no such file; set data.path (--params data.path=...) or "
