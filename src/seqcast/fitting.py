@@ -40,15 +40,31 @@ def training_device() -> tuple[str, tf.distribute.Strategy]:
     return "CPU", tf.distribute.get_strategy()
 
 
+# Training steps from which XLA's one-off compile (4-14 s per family on 2 cores) pays for its
+# faster steps on the CPU; below it plain graph mode finishes first (README, "Models").
+XLA_MIN_STEPS = 2000
+
+
+def use_xla(xla: bool | str, device: str, steps: int) -> bool:
+    """``training.xla``: true, false, or ``auto`` — XLA on the CPU for runs of at least
+    ``XLA_MIN_STEPS`` training steps (batches per epoch × epochs)."""
+    if device != "CPU":
+        return False  # a GPU keeps Keras' default: the fused cuDNN LSTM kernels
+    if xla == "auto":
+        return steps >= XLA_MIN_STEPS
+    return bool(xla)
+
+
 def compile_for(trainable: keras.Model, training: dict, device: str) -> None:
-    """Compile with Adam and the configured loss; XLA on the CPU.
+    """Compile with Adam and the configured loss; XLA on the CPU when ``training.xla`` is
+    true (``fit_family`` resolves ``auto`` first).
 
     On the CPU, XLA fuses each LSTM's per-step loop (about 2x the samples/s of plain graph
     mode, ``benchmarks/training.py``) and is deterministic by itself, so op determinism,
     which would refuse XLA, is only needed without it. On a GPU Keras keeps the cuDNN LSTM
     kernels, which XLA would replace.
     """
-    xla = bool(training.get("xla", True)) and device == "CPU"
+    xla = training.get("xla", True) is True and device == "CPU"
     if training.get("deterministic", True) and not xla:
         tf.config.experimental.enable_op_determinism()
     trainable.compile(
@@ -194,7 +210,8 @@ def fit_family(series: pd.DataFrame, spec: dict, family_name: str, model: dict,
     train, validation = streams(series, spec, family(family_name).nested,
                                 int(training["batch_size"]), seed)
     check_scaling(train.values, spec, family_name)
-    trainable, forecaster = build_compiled(family_name, spec, model, training,
+    xla = use_xla(training.get("xla", "auto"), device, len(train) * epochs)
+    trainable, forecaster = build_compiled(family_name, spec, model, {**training, "xla": xla},
                                            (device, strategy, mixed))
     key = fingerprint(train.values, spec, family_name, model, training)
     backup = Backup(training["backup_dir"], key) if training.get("backup_dir") else None
