@@ -60,7 +60,8 @@ def test_two_machines_retrain_at_once(server, tmp_path):
     command = [sys.executable, "-m", "kedro", "run", "--pipelines", "retrain", "--params", fast]
     jobs = [start(command, machine, uri) for machine in machines]
     outputs = [job.communicate(timeout=600)[0] for job in jobs]
-    assert [job.returncode for job in jobs] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    failed = [out[-3000:] for job, out in zip(jobs, outputs, strict=True) if job.returncode]
+    assert not failed, "\n".join(failed)
 
     client = MlflowClient(uri)
     runs = client.search_runs([client.get_experiment_by_name("seqcast").experiment_id])
@@ -125,8 +126,9 @@ def test_promotions_at_the_same_instant_move_the_alias_once(server, tmp_path):
     for racer in racers:
         racer.stdin.write("go\n")
         racer.stdin.flush()
-    results = [racer.communicate(timeout=120)[0].strip().splitlines()[-1] for racer in racers]
-    assert sorted(results) == ["False", "False", "True"], results
+    outputs = [racer.communicate(timeout=120)[0].strip() for racer in racers]
+    results = [out.splitlines()[-1] for out in outputs]
+    assert sorted(results) == ["False", "False", "True"], "\n".join(outputs)[-5000:]
     winner = str(results.index("True") + 1)
     assert str(client.get_model_version_by_alias(name, "champion").version) == winner
     assert registry.LEASE_TAG not in client.get_registered_model(name).tags

@@ -188,6 +188,20 @@ def _lease(client: MlflowClient, name: str) -> tuple[str, float] | None:
         return None
 
 
+def _write_lease(client: MlflowClient, name: str, token: str) -> bool:
+    """Write our lease; False when the store refused it because another job wrote it too."""
+    try:
+        client.set_registered_model_tag(name, LEASE_TAG, f"{token} {time.time() + LEASE_TTL}")
+        return True
+    except MlflowException:
+        # Two first writes of the tag at once: the SQL store's unique key refuses one. Anything
+        # else (no permission, server down) leaves the tag without another job's lease.
+        held = _lease(client, name)
+        if held is None or held[0] == token:
+            raise
+        return False
+
+
 @contextmanager
 def promotion_lease(name: str, client: MlflowClient, wait: float = LEASE_WAIT) -> Iterator[None]:
     """Hold ``name``'s promotion lease: one holder at a time across all machines.
@@ -206,8 +220,8 @@ def promotion_lease(name: str, client: MlflowClient, wait: float = LEASE_WAIT) -
         started = time.monotonic()
         held = _lease(client, name)
         if held is None or held[0] == token:
-            client.set_registered_model_tag(name, LEASE_TAG, f"{token} {time.time() + LEASE_TTL}")
-            if time.monotonic() - started <= LEASE_SETTLE / 2:
+            written = _write_lease(client, name, token)
+            if written and time.monotonic() - started <= LEASE_SETTLE / 2:
                 time.sleep(LEASE_SETTLE)
                 held = _lease(client, name)
                 if held is not None and held[0] == token:
