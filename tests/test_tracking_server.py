@@ -26,14 +26,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def mlflow_server(root: Path, *options: str, env: dict | None = None):
-    """`mlflow server` on a free loopback port with a SQLite backend and an artifact folder."""
+def mlflow_server(root: Path, *options: str, env: dict | None = None, backend: str | None = None):
+    """`mlflow server` on a free loopback port with an artifact folder and a backend store
+    (default: a SQLite file in ``root``)."""
     port = free_port()
     uri = f"http://127.0.0.1:{port}"
     log = (root / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{root / 'backend.db'}",
+         "--backend-store-uri", backend or f"sqlite:///{root / 'backend.db'}",
          "--artifacts-destination", str(root / "artifacts"), "--workers", "1", *options],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )

@@ -1,7 +1,8 @@
 """The MLflow model registry: one registered model per family, the ``champion`` alias.
 
 Versions are never deleted; only the alias moves, and only through :func:`move_champion`,
-which checks that the alias still points where the caller last saw it (compare-and-set).
+which checks that the alias still points where the caller last saw it, under a promotion
+lease that lets one job at a time (on any machine) check and move it.
 
 Models load from their ``.keras`` file alone (:func:`load_version`, :func:`load_logged`):
 nothing else of a version's artifacts is downloaded, read or unpickled, whatever its
@@ -12,9 +13,16 @@ Lambda layers); the custom layers come from the installed ``seqcast.models``.
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
+import random
+import socket
 import tempfile
+import time
+import uuid
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import keras
 import mlflow
@@ -157,19 +165,98 @@ def register(name: str, model_uri: str, tags: dict[str, str]) -> ModelVersion:
     return mlflow.register_model(model_uri, name, tags=tags)
 
 
+# The promotion lease: a registered-model tag "<token> <expiry>" (Fischer's timed mutual
+# exclusion over MLflow's API, which has no atomic compare-and-set).
+LEASE_TAG = "seqcast.promotion_lease"
+LEASE_SETTLE = 2.0  # s waited after writing the lease before re-reading it
+LEASE_TTL = 120.0  # s after which a lease counts as left behind by a dead job
+LEASE_WAIT = 600.0  # s a job waits for the lease before giving up
+
+
+class PromotionLeaseError(SeqcastError, TimeoutError):
+    """Another job held the promotion lease for longer than the wait allows."""
+
+
+def _lease(client: MlflowClient, name: str) -> tuple[str, float] | None:
+    """The lease's ``(token, expiry)``, or None when free, expired or unreadable."""
+    value = client.get_registered_model(name).tags.get(LEASE_TAG, "")
+    token, _, expiry = value.partition(" ")
+    try:
+        return (token, float(expiry)) if token and float(expiry) > time.time() else None
+    except ValueError:
+        logger.warning("%s: unreadable tag %s=%r; taking the lease over", name, LEASE_TAG, value)
+        return None
+
+
+def _write_lease(client: MlflowClient, name: str, token: str) -> bool:
+    """Write our lease; False when the store refused it because another job wrote it too."""
+    try:
+        client.set_registered_model_tag(name, LEASE_TAG, f"{token} {time.time() + LEASE_TTL}")
+        return True
+    except MlflowException:
+        # Two first writes of the tag at once: the SQL store's unique key refuses one. Anything
+        # else (no permission, server down) leaves the tag without another job's lease.
+        held = _lease(client, name)
+        if held is None or held[0] == token:
+            raise
+        return False
+
+
+@contextmanager
+def promotion_lease(name: str, client: MlflowClient, wait: float = LEASE_WAIT) -> Iterator[None]:
+    """Hold ``name``'s promotion lease: one holder at a time across all machines.
+
+    A job reads the tag; if it is free (or expired, or its own), writes its token and expiry,
+    waits ``LEASE_SETTLE`` seconds and re-reads: only if its token is still there does it hold
+    the lease. Two jobs that both saw it free both write; the later write wins and the earlier
+    writer, re-reading, backs off. This excludes a second holder as long as each job's read and
+    write of the tag take under ``LEASE_SETTLE / 2`` (a job that measured longer starts over),
+    a holder finishes within ``LEASE_TTL`` and the machines' clocks agree to well within it.
+    Raises :class:`PromotionLeaseError` after ``wait`` seconds without the lease.
+    """
+    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    deadline = time.monotonic() + wait
+    while True:
+        started = time.monotonic()
+        held = _lease(client, name)
+        if held is None or held[0] == token:
+            written = _write_lease(client, name, token)
+            if written and time.monotonic() - started <= LEASE_SETTLE / 2:
+                time.sleep(LEASE_SETTLE)
+                held = _lease(client, name)
+                if held is not None and held[0] == token:
+                    break
+        if time.monotonic() > deadline:
+            raise PromotionLeaseError(
+                f"registered model {name!r}: another job has held the promotion lease (tag "
+                f"{LEASE_TAG!r}: {held[0] if held else 'contended'}) for over {wait:.0f}s; "
+                f"if no job is running, delete the tag and retrain"
+            )
+        time.sleep(random.uniform(0.2, 1.0))
+    try:
+        yield
+    finally:
+        held = _lease(client, name)
+        if held is not None and held[0] == token:
+            client.delete_registered_model_tag(name, LEASE_TAG)
+
+
 def move_champion(name: str, version: str, expected: str | None,
                   client: MlflowClient | None = None) -> bool:
     """Point ``champion`` at ``version`` if it still points at ``expected`` (None: unset).
 
-    Returns False, moving nothing, when another job moved the alias in the meantime.
+    The check and the move happen under :func:`promotion_lease`, so of several jobs (on one
+    machine or many, sharing a tracking server) that saw the same ``expected``, exactly one
+    moves the alias; the others return False, moving nothing, and log who moved it.
     """
     client = client or MlflowClient()
-    current = champion(name, client)
-    if (current.version if current else None) != expected:
-        logger.warning("%s: champion moved to version %s during evaluation; not moving it",
-                       name, current.version if current else None)
-        return False
-    client.set_registered_model_alias(name, CHAMPION, version)
+    with promotion_lease(name, client):
+        current = champion(name, client)
+        if (current.version if current else None) != expected:
+            logger.warning("%s: champion moved to version %s during evaluation; not moving it",
+                           name, current.version if current else None)
+            return False
+        client.set_registered_model_alias(name, CHAMPION, version)
     return True
 
 

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from kedro.config import MissingConfigException
 from mlflow.environment_variables import MLFLOW_HTTP_REQUEST_TIMEOUT
 from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
 from mlflow.utils.credentials import get_default_host_creds
 from mlflow.utils.rest_utils import http_request
 
@@ -90,12 +91,26 @@ def use_tracking_server(config_loader, timeout: float) -> None:
         if from_environment:
             os.environ[URI_VARIABLE] = clean
     export_credentials(config_loader, conf)
-    experiment = ((conf.get("tracking") or {}).get("experiment") or {}).get("name") or "seqcast"
-    check_server(clean, source, experiment, timeout)
+    experiment = (conf.get("tracking") or {}).get("experiment") or {}
+    if check_server(clean, source, experiment.get("name") or "seqcast", timeout) == 404:
+        create_experiment(clean, experiment.get("name") or "seqcast",
+                          experiment.get("create_experiment_kwargs") or {})
 
 
-def check_server(uri: str, source: str, experiment: str, timeout: float) -> None:
+def create_experiment(uri: str, name: str, options: dict) -> None:
+    """Create the experiment before kedro-mlflow does: its check-then-create fails the later
+    of two jobs (on two machines) starting on a server that has no such experiment yet."""
+    try:
+        MlflowClient(uri).create_experiment(name, **{k: v for k, v in options.items() if v})
+    except MlflowException as err:
+        if err.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+
+
+def check_server(uri: str, source: str, experiment: str, timeout: float) -> int:
     """One authenticated request, no retries: raise a short, password-free error if it fails.
+
+    Returns the HTTP status: 200, or 404 when the experiment does not exist yet.
 
     ``/health`` is public on MLflow's basic-auth app, so the request reads the experiment,
     which needs the run's own credentials. ``timeout`` bounds the connection; the answer
@@ -132,6 +147,7 @@ def check_server(uri: str, source: str, experiment: str, timeout: float) -> None
             f"tracking server? Check the URI and the server's log, or {UNSET}"
         )
     logger.info("Tracking into %s as %s", uri, user)
+    return answer.status_code
 
 
 def _reason(err: Exception) -> str:
