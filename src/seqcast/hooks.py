@@ -19,7 +19,7 @@ class RunLock:
     Two runs at once would read each other's half-written files and overwrite each other's
     outputs; the second waits (``params:runs.lock_timeout``), then fails naming the holder.
     A retrain that waited judges its challenger against the champion the first one left;
-    across machines, the alias' compare-and-set still holds.
+    across machines, the promotion lease (:func:`seqcast.registry.move_champion`) still holds.
     """
 
     def __init__(self):

@@ -67,9 +67,9 @@ def decide(evaluation: Evaluation, tracked: dict, retrain: dict, namespace: str)
     non-finite score) counts as failed: its version is tagged ``failed`` with the reason,
     the record says ``champion_failed``, and the challenger is promoted as if there were no
     champion. Decision, scores and margin are tagged on the challenger's version and logged
-    to the run. One job at a time runs on a machine (the ``RetrainLock`` hook), and the alias
-    moves only if nobody moved it meanwhile (compare-and-set), which also holds for jobs on
-    other machines.
+    to the run. One writing run at a time per project folder (the ``RunLock`` hook); across
+    machines the alias moves under a promotion lease and only if nobody moved it meanwhile
+    (:func:`seqcast.registry.move_champion` says what that guarantees).
 
     Returns ``{namespace, model, version, challenger_mase, champion_version, champion_mase,
     champion_failed, margin, decision}``.
