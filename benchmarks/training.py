@@ -23,7 +23,7 @@ import yaml
 from keras import layers as kl
 
 from seqcast.cleaning import clean_table
-from seqcast.fitting import compile_for, streams, training_device
+from seqcast.fitting import compile_for, streams, training_device, use_xla
 from seqcast.models import build_forecaster, family
 from seqcast.spec import make_window_spec
 from seqcast.windows import WindowGeometry
@@ -117,7 +117,7 @@ def main() -> None:
           f"load avg {os.getloadavg()[0]:.2f}; TF {tf.__version__}, Keras {keras.__version__}")
     print(f"device: {device}; GPU used: " + ("yes; cuDNN LSTM kernels: possible (default LSTM "
           "args), not verified" if device != "CPU" else "no (CPU); cuDNN LSTM kernels: n/a"))
-    mode = "train_model's compile_for (XLA on CPU)"
+    mode = "fit_family's compile_for (XLA on the CPU as training.xla chooses)"
     print(f"timed epochs after 1 warm-up: {args.epochs} (nseq12), {args.default_epochs} "
           f"(default); seqcast settings: {mode}; seed's window loop not in its samples/s\n")
 
@@ -134,7 +134,12 @@ def main() -> None:
             keras.utils.set_random_seed(seed)
             train, _ = streams(series, spec, nested, int(training["batch_size"]), seed)
             trainable, _ = build_forecaster(name, spec, model, training["normalization"])
-            compile_for(trainable, training, device)
+            # XLA as a real run with the configured epochs would choose (training.xla: auto)
+            xla = use_xla(training.get("xla", "auto"), device,
+                          len(train) * int(training["epochs"]))
+            print(f"  {name}: XLA {'on' if xla else 'off'} (training.xla "
+                  f"{training.get('xla', 'auto')})", flush=True)
+            compile_for(trainable, {**training, "xla": xla}, device)
             n = len(train.starts)
             ours = timed_fit(trainable, training, train.dataset(0, 1 + epochs), epochs)
             feed_data = train.dataset()
