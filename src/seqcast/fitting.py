@@ -75,14 +75,28 @@ def compile_for(trainable: keras.Model, training: dict, device: str) -> None:
 
 
 def check_training(training: dict, family_name: str) -> None:
-    """Refuse counts that cannot train: ``epochs`` and ``batch_size`` >= 1, ``patience`` >= 0."""
-    for key, low in (("epochs", 1), ("batch_size", 1), ("patience", 0)):
+    """Refuse settings that cannot train, before any work: counts, the seed, the learning
+    rate, the loss and the XLA switch (a typo would otherwise end deep inside Keras)."""
+    where = f"params:{family_name}.training"
+    fix = "set it in conf/base/parameters_training.yml or with --params"
+    for key, low in (("epochs", 1), ("batch_size", 1), ("patience", 0), ("seed", 0)):
         value = training.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise TrainingConfigError(
-                f"params:{family_name}.training.{key} must be an integer >= {low}, got "
-                f"{value!r}; set it in conf/base/parameters_training.yml or with --params"
-            )
+                f"{where}.{key} must be an integer >= {low}, got {value!r}; {fix}")
+    rate = training.get("learning_rate")
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < math.inf:
+        raise TrainingConfigError(
+            f"{where}.learning_rate must be a positive number, got {rate!r}; {fix}")
+    try:
+        keras.losses.get(training.get("loss", "mse"))
+    except (ValueError, TypeError) as err:
+        raise TrainingConfigError(
+            f"{where}.loss={training.get('loss')!r} is not a Keras loss (e.g. mse, mae, huber); "
+            f"{fix}") from err
+    if training.get("xla", "auto") not in (True, False, "auto"):
+        raise TrainingConfigError(
+            f"{where}.xla must be true, false or auto, got {training.get('xla')!r}; {fix}")
 
 
 def check_scaling(values: np.ndarray, spec: dict, family_name: str) -> None:

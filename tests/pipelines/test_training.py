@@ -208,6 +208,15 @@ def test_zero_or_missing_epochs_are_refused(series):
             train_model(series, spec, "lstm", MODEL, {**TRAINING, "epochs": epochs})
 
 
+@pytest.mark.parametrize("setting", [{"learning_rate": -1}, {"learning_rate": "fast"},
+                                     {"loss": "msee"}, {"xla": "maybe"}, {"seed": "x"}])
+def test_training_settings_that_cannot_train_are_refused_by_name(series, setting):
+    spec = make_window_spec(series, DATA, WINDOWS).to_dict()
+    (key, value), = setting.items()
+    with pytest.raises(TrainingConfigError, match=rf"params:lstm\.training\.{key}"):
+        train_model(series, spec, "lstm", MODEL, {**TRAINING, **setting})
+
+
 @pytest.mark.slow
 def test_ctrl_c_mid_epoch_ends_the_process_within_seconds(tmp_path):
     """The feed holds no Python thread, so an abandoned iterator cannot block the exit."""
