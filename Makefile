@@ -28,8 +28,14 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
 
+# A tracking server serves its own UI: say where (credentials stripped) instead of starting one.
 ui: install
-	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} --host 127.0.0.1 --port $${PORT:-5000}
+	@case "$${MLFLOW_TRACKING_URI:-}" in \
+	  http://*|https://*) echo "MLFLOW_TRACKING_URI is a tracking server: open" \
+	    "$$(echo "$$MLFLOW_TRACKING_URI" | sed -E 's#//[^/@]*@#//#') in a browser";; \
+	  *) $(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} \
+	       --host 127.0.0.1 --port $${PORT:-5000};; \
+	esac
 
 retrain: install
 	$(BIN)/kedro run --pipelines retrain

@@ -94,6 +94,15 @@ def test_known_failure_behind_a_dataset_error():
         assert known_failure(bug) is None
 
 
+def test_make_ui_points_at_a_servers_own_ui_without_its_password():
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": "http://bob:s3cret@127.0.0.1:5999"}
+    done = subprocess.run(["make", "-s", "ui"], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "http://127.0.0.1:5999" in done.stdout and "s3cret" not in done.stdout + done.stderr
+
+
 def test_a_server_that_stops_answering_is_a_known_failure(monkeypatch):
     """MLflow's own client against a loopback port where nothing answers (any more)."""
     from mlflow.exceptions import MlflowException

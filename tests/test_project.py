@@ -28,6 +28,18 @@ def test_default_data_runs_and_is_tracked(project):
     assert runs.loc[0, "params.data.targets"] == "['temp_max']"
 
 
+def test_a_store_made_before_gets_the_model_development_kind(project):
+    """The MLflow UI opens an untagged experiment on GenAI traces; runs name what they did."""
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    experiment_id = client.create_experiment("seqcast")  # as earlier versions left it
+    run_kedro(project, ["ingestion"])
+    assert client.get_experiment(experiment_id).tags["mlflow.experimentKind"] == (
+        "custom_model_development")
+    (run,) = client.search_runs([experiment_id])
+    assert run.info.run_name == "ingestion seattle-weather"
+    assert run.data.tags["dataset"] == "seattle-weather"
+
+
 def test_another_csv_through_params(project):
     synthetic_raw().to_csv(project / "data/01_raw/plant.csv", index=False)
     params = {"data": {"path": "data/01_raw/plant.csv", "time_column": "ts", "targets": "load",

@@ -72,6 +72,21 @@ class RunProvenance:
         runs.tag_runs_of_this_process()
         runs.mark_dead_runs_killed()
 
+    @hook_impl(trylast=True)  # after kedro-mlflow has started the run and its experiment
+    def before_pipeline_run(self, run_params, pipeline, catalog):
+        """Name the run after what it does and on which data, rather than ``__default__``."""
+        import mlflow
+
+        active = mlflow.active_run()
+        if active is None:  # tracking disabled for this pipeline
+            return
+        dataset = catalog.load("params:data").get("name")
+        mlflow.set_tags({"mlflow.runName": runs.run_name(run_params.get("pipeline_names"),
+                                                         dataset),
+                         **({"dataset": dataset} if dataset else {})})
+        experiment = mlflow.get_experiment(active.info.experiment_id)
+        runs.mark_model_development(experiment.name)
+
 
 class TrackingServerCheck:
     """Fail fast, naming the URI (never its password), when the tracking server does not answer.

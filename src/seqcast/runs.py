@@ -61,3 +61,24 @@ def mark_dead_runs_killed(client: MlflowClient | None = None) -> list[str]:
                        run.info.run_id, run.info.run_name, tags[PID], tags[HOST])
         killed.append(run.info.run_id)
     return killed
+
+
+EXPERIMENT_KIND = "mlflow.experimentKind"
+MODEL_DEVELOPMENT = "custom_model_development"
+
+
+def mark_model_development(name: str, client: MlflowClient | None = None) -> None:
+    """Tag the experiment as model development, so the MLflow UI opens on its runs rather than
+    on the GenAI traces view; new experiments get the tag from mlflow.yml, this covers stores
+    created before."""
+    client = client or MlflowClient()
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None and EXPERIMENT_KIND not in experiment.tags:
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND, MODEL_DEVELOPMENT)
+
+
+def run_name(pipeline_names: list[str] | None, dataset: str | None) -> str:
+    """``train seattle-weather``, ``retrain plant``, ``forecast plant``: what the run did, on
+    which data (the default pipeline trains and evaluates)."""
+    names = [("train" if n == "__default__" else n) for n in (pipeline_names or ["__default__"])]
+    return " + ".join(names) + (f" {dataset}" if dataset else "")

@@ -131,6 +131,8 @@ def log_family_run(namespace: str, block: dict, evaluation: Evaluation, training
         client.log_batch(run.info.run_id, metrics=loss_metrics)
         mlflow.log_metrics({**family_metrics(evaluation.metrics, namespace),
                             "best_epoch": training_record["best_epoch"],
+                            # the restored weights' score; `val_loss` ends on the last epoch
+                            "best_val_loss": min(training_record["val_loss"]),
                             "train_seconds": training_record["seconds"]})
         figures = family_figures(evaluation, training_record, namespace)
         try:

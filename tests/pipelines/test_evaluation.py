@@ -57,7 +57,7 @@ def test_baselines_at_the_origins_by_hand(trained_project):
     np.testing.assert_array_equal(seasonal, y[origin - 6 : origin + 1])
 
 
-def test_one_parent_run_with_one_child_per_family(runs):
+def test_one_parent_run_with_one_child_per_family(runs, trained_project):
     parents = runs[runs["tags.mlflow.parentRunId"].isna()]
     children = runs[runs["tags.mlflow.parentRunId"].notna()]
     assert len(parents) == 1 and len(children) == 2
@@ -66,6 +66,11 @@ def test_one_parent_run_with_one_child_per_family(runs):
     assert set(children["tags.dataset"]) == {"seattle-weather"}
     assert set(children["tags.data_end"]) == {"2015-12-31 00:00:00"}
     parent = parents.iloc[0]
+    assert parent["tags.mlflow.runName"] == "train seattle-weather"  # not __default__
+    assert parent["tags.dataset"] == "seattle-weather"
+    store = mlflow.tracking.MlflowClient(f"sqlite:///{trained_project / 'mlflow.db'}")
+    experiment = store.get_experiment(parent["experiment_id"])
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     assert parent["params.series.n_points"] == "1461"
     assert parent["metrics.cnn_lstm_mase"] > 0
 
@@ -88,6 +93,7 @@ def test_children_carry_the_same_keys(runs, trained_project):
     for _, child in children.iterrows():
         history = client.get_metric_history(child["run_id"], "val_loss")
         assert [m.step for m in history] == [1, 2, 3]
+        assert child["metrics.best_val_loss"] == pytest.approx(min(m.value for m in history))
         assert child["metrics.mase"] == pytest.approx(metrics[child["tags.namespace"]]["mase"])
         artifacts = {a.path for a in client.list_artifacts(child["run_id"])}
         assert {"forecasts.png", "losses.png"} <= artifacts
