@@ -30,6 +30,8 @@ WINDOW_KEYS = ("n_seq", "n_steps", "lookback", "horizon", "season_length", "orig
                "validation_origins")
 SCORES = ("mase", "smape", "rmse", "mae")
 NOT_APPLICABLE = "n/a"
+# How a run trained, not what it learned: tags, so they stay out of the compare view's params.
+OPERATIONAL = ("backup_dir", "xla", "deterministic")
 
 
 def hyperparameters(build) -> dict[str, object]:
@@ -48,7 +50,8 @@ def run_params(family_name: str, block: dict, spec: dict) -> dict[str, object]:
     settings and window settings, under the same keys for every family."""
     model = {**hyperparameters(family(family_name).build), **block.get("model", {})}
     params = {f"model.{k}": model.get(k, NOT_APPLICABLE) for k in hyperparameter_names()}
-    params.update({f"training.{k}": v for k, v in block.get("training", {}).items()})
+    params.update({f"training.{k}": v for k, v in block.get("training", {}).items()
+                   if k not in OPERATIONAL})
     params.update({k: spec[k] for k in WINDOW_KEYS})
     params["family"] = family_name
     return params
@@ -60,6 +63,18 @@ def family_metrics(metrics: dict, namespace: str) -> dict[str, float]:
     for baseline in BASELINES:
         out.update({f"{baseline}_{k}": metrics[baseline][k] for k in SCORES})
     return out
+
+
+def result_note(metrics: dict, names: list[str]) -> str:
+    """The run description (``mlflow.note.content``): each model's MASE next to the baselines',
+    so the runs list says the result."""
+    best_baseline = min(metrics[b]["mase"] for b in BASELINES)
+    lines = ["| model | MASE |", "|---|---|"]
+    for name in [*names, *BASELINES]:
+        mark = " (loses to a baseline)" if (
+            name not in BASELINES and metrics[name]["mase"] > best_baseline) else ""
+        lines.append(f"| {name} | {metrics[name]['mase']:.3f}{mark} |")
+    return "\n".join(lines)
 
 
 def git_commit() -> str | None:
@@ -86,8 +101,8 @@ def _save_keras(path: str, **kwargs) -> None:
     mlflow.keras.save_model(path=path, **kwargs)
 
 
-def log_keras_model(model: keras.Model) -> mlflow.models.model.ModelInfo:
-    """Log ``model`` as the active run's logged model ``model``, with signature and example.
+def log_keras_model(model: keras.Model, name: str) -> mlflow.models.model.ModelInfo:
+    """Log ``model`` as the active run's logged model ``name``, with signature and example.
 
     MLflow's Keras 3 flavour: the model is one ``.keras`` file (``data/model.keras``) and no
     pickle is written. The tensorflow flavour would also write
@@ -95,7 +110,7 @@ def log_keras_model(model: keras.Model) -> mlflow.models.model.ModelInfo:
     """
     example = np.zeros((1, *model.input_shape[1:]), dtype=np.float32)
     return Model.log(
-        artifact_path=None, name="model", flavor=SimpleNamespace(save_model=_save_keras),
+        artifact_path=None, name=name, flavor=SimpleNamespace(save_model=_save_keras),
         flavor_name="mlflow.keras", model=model,
         signature=infer_signature(example, model.predict(example, verbose=0)),
         input_example=example, pip_requirements=requirements(),
@@ -116,7 +131,9 @@ def log_family_run(namespace: str, block: dict, evaluation: Evaluation, training
     spec = evaluation.window_spec
     tags = {"model_family": block["family"], "namespace": namespace,
             "dataset": evaluation.dataset, "data_end": spec["end"],
-            "device": training_record["device"]}
+            "device": training_record["device"],
+            "mlflow.note.content": result_note(evaluation.metrics, [namespace]),
+            **{f"training.{k}": str(block.get("training", {}).get(k)) for k in OPERATIONAL}}
     commit = git_commit()
     if commit:
         tags["git_commit"] = commit
@@ -141,7 +158,7 @@ def log_family_run(namespace: str, block: dict, evaluation: Evaluation, training
         finally:
             for figure in figures.values():
                 plt.close(figure)
-        info = log_keras_model(forecaster)
+        info = log_keras_model(forecaster, name=namespace)
         logger.info("logged %s as MLflow run %s", namespace, run.info.run_id)
         return {"run_id": run.info.run_id, "model_uri": info.model_uri}
 
@@ -167,3 +184,5 @@ def log_run_summary(metrics: dict, window_spec: dict) -> None:
     })
     mlflow.log_metrics({f"{name}_{k}": v for name, scores in metrics.items()
                         for k, v in scores.items()})
+    models = [name for name in metrics if name not in BASELINES]
+    mlflow.set_tag("mlflow.note.content", result_note(metrics, models))

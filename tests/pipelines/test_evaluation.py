@@ -99,4 +99,7 @@ def test_children_carry_the_same_keys(runs, trained_project):
         assert {"forecasts.png", "losses.png"} <= artifacts
         models = mlflow.search_logged_models(filter_string=f"source_run_id='{child['run_id']}'",
                                              output_format="list")
-        assert len(models) == 1 and models[0].name == "model"
+        assert len(models) == 1 and models[0].name == child["tags.namespace"]  # not "model"
+        assert pd.isna(child.get("params.training.xla"))
+        assert child["tags.training.xla"] == "auto"  # how it ran: a tag, not a parameter
+        assert f"| {child['tags.namespace']} | " in child["tags.mlflow.note.content"]
