@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kedro.framework.hooks import hook_impl
 
-from seqcast import locking, runs
+from seqcast import locking, runs, summary
 from seqcast.tracking_server import use_tracking_server
 
 logger = logging.getLogger(__name__)
@@ -86,6 +86,37 @@ class RunProvenance:
                          **({"dataset": dataset} if dataset else {})})
         experiment = mlflow.get_experiment(active.info.experiment_id)
         runs.mark_model_development(experiment.name)
+
+
+class RunSummary:
+    """End every run with what it produced: each model's MASE next to the baselines', the
+    retrain decisions, the forecast file, and the MLflow run to open."""
+
+    OUTPUTS = {"metrics": "data/08_reporting/metrics.json",
+               "retrain_decisions": "data/08_reporting/retrain_decisions.json",
+               "forecast": "data/07_model_output/forecast.csv"}
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow ends the run
+    def after_pipeline_run(self, run_params, pipeline, catalog):
+        import mlflow
+
+        produced = pipeline.all_outputs()
+        lines = []
+        if "metrics" in produced:
+            lines += summary.score_lines(catalog.load("metrics"))
+        if "retrain_decisions" in produced:
+            lines += summary.decision_lines(catalog.load("retrain_decisions"))
+        if "forecast" in produced:
+            lines += summary.forecast_lines(catalog.load("forecast"), self.OUTPUTS["forecast"])
+        files = [path for name, path in self.OUTPUTS.items() if name in produced]
+        if files:
+            lines.append("outputs: " + ", ".join(files))
+        active = mlflow.active_run()
+        if active is not None:  # its name as RunProvenance set it, read back from the store
+            run = mlflow.get_run(active.info.run_id)
+            lines += summary.run_lines(run.info.run_name, run.info.run_id)
+        for line in lines:
+            logger.info("%s", line)
 
 
 class TrackingServerCheck:

@@ -3,14 +3,14 @@
 import os
 
 from seqcast.config import ConfigLoader
-from seqcast.hooks import RunLock, RunProvenance, TrackingServerCheck
+from seqcast.hooks import RunLock, RunProvenance, RunSummary, TrackingServerCheck
 
 # Bound MLflow's HTTP retries (default: 7 retries with backoff, minutes against a dead server).
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 
-HOOKS = (TrackingServerCheck(), RunLock(), RunProvenance())
+HOOKS = (TrackingServerCheck(), RunLock(), RunProvenance(), RunSummary())
 
 
 def _env_or(name: str, default: str | None = None) -> str | None:

@@ -49,8 +49,17 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
     assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
     assert {d["decision"] for d in decisions(project).values()} == {"promoted"}
 
-    run_kedro(project, ["retrain"], params=WORSE)
+    said = Records(logging.INFO)
+    logging.getLogger("seqcast.hooks").addHandler(said)
+    try:
+        run_kedro(project, ["retrain"], params=WORSE)
+    finally:
+        logging.getLogger("seqcast.hooks").removeHandler(said)
     assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
+    # the run ends saying what it produced: scores against the baselines, decisions, the run
+    assert any(m.startswith("cnn_lstm ") and "baseline" in m for m in said.messages)
+    assert any("seqcast-lstm: version 2" in m and "KEPT" in m for m in said.messages)
+    assert any("MLflow run 'retrain seattle-weather'" in m for m in said.messages)
     for label, decision in decisions(project).items():
         assert decision["decision"] == "kept" and decision["version"] == 2
         assert decision["challenger_mase"] > decision["champion_mase"] * 0.98
@@ -140,8 +149,8 @@ def keras_file(name: str, version: str) -> Path:
 
 
 class Records(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.WARNING)
+    def __init__(self, level=logging.WARNING):
+        super().__init__(level)
         self.messages = []
 
     def emit(self, record):

@@ -1,0 +1,43 @@
+"""What a run produced, said at its end: scores against the baselines, decisions, files."""
+
+from __future__ import annotations
+
+from seqcast.backtest import BASELINES
+
+
+def score_lines(metrics: dict) -> list[str]:
+    """Each model's MASE next to naive and seasonal naive, marked when it loses to one."""
+    best = min(metrics[b]["mase"] for b in BASELINES)
+    lines = [f"{'model':<16} {'MASE':>7}  " + "  ".join(f"{b} {metrics[b]['mase']:.3f}"
+                                                     for b in BASELINES)]
+    for name, scores in metrics.items():
+        if name in BASELINES:
+            continue
+        verdict = "LOSES to a baseline" if scores["mase"] > best else "beats both baselines"
+        lines.append(f"{name:<16} {scores['mase']:>7.3f}  {verdict}")
+    return lines
+
+
+def decision_lines(decisions: list[dict]) -> list[str]:
+    """One line per family: the retrain decision with both scores."""
+    lines = []
+    for d in decisions:
+        champion = d.get("champion_mase")
+        against = (f"champion v{d['champion_version']} {champion:.3f}"
+                   if isinstance(champion, float) else "no usable champion")
+        lines.append(f"{d['model']}: version {d['version']} MASE {d['challenger_mase']:.3f} vs "
+                     f"{against}: {d['decision'].upper()}")
+    return lines
+
+
+def forecast_lines(forecast, path: str) -> list[str]:
+    """The forecast file and the model it came from."""
+    first = forecast.iloc[0]
+    return [f"forecast: {len(forecast)} rows from {first['model']} version {first['version']} "
+            f"after {first['origin']} -> {path}"]
+
+
+def run_lines(run_name: str | None, run_id: str | None) -> list[str]:
+    if not run_id:
+        return []
+    return [f"MLflow run '{run_name}' ({run_id}); open it with `make ui`"]
