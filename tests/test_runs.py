@@ -230,7 +230,8 @@ def test_a_run_killed_during_training_is_marked_killed_at_the_next_start(project
                            check=False)
     assert after.returncode == 0, after.stdout[-3000:] + after.stderr[-3000:]
     assert client.get_run(killed_run.info.run_id).info.status == "KILLED"
-    assert f"{killed_run.info.run_id} (training) marked KILLED" in after.stdout + after.stderr
+    assert (f"{killed_run.info.run_id} (training seattle-weather) marked KILLED"
+            in after.stdout + after.stderr)
 
 
 def test_the_run_and_its_child_runs_carry_their_process(trained_project):

@@ -101,7 +101,8 @@ def test_credentials_in_mlflow_yml_uri(auth_server, clean_env):
         cwd=project, env=env, capture_output=True, text=True, check=False, timeout=600)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
-    assert f"View run ingestion at: {uri}/#/experiments/" in output  # MLflow's link, no password
+    # MLflow's "View run" link, without the password
+    assert f"View run ingestion seattle-weather at: {uri}/#/experiments/" in output
     assert_password_nowhere(output, project, root, uri=uri)
 
 
