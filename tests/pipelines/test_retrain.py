@@ -49,17 +49,12 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
     assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
     assert {d["decision"] for d in decisions(project).values()} == {"promoted"}
 
-    said = Records(logging.INFO)
-    logging.getLogger("seqcast.hooks").addHandler(said)
-    try:
-        run_kedro(project, ["retrain"], params=WORSE)
-    finally:
-        logging.getLogger("seqcast.hooks").removeHandler(said)
+    said = retrain_saying(project, WORSE, "seqcast.hooks", logging.INFO)
     assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
     # the run ends saying what it produced: scores against the baselines, decisions, the run
-    assert any(m.startswith("cnn_lstm ") and "baseline" in m for m in said.messages)
-    assert any("seqcast-lstm: version 2" in m and "KEPT" in m for m in said.messages)
-    assert any("MLflow run 'retrain seattle-weather'" in m for m in said.messages)
+    assert any(m.startswith("cnn_lstm ") and "baseline" in m for m in said)
+    assert any("seqcast-lstm: version 2" in m and "KEPT" in m for m in said)
+    assert any("MLflow run 'retrain seattle-weather'" in m for m in said)
     for label, decision in decisions(project).items():
         assert decision["decision"] == "kept" and decision["version"] == 2
         assert decision["challenger_mase"] > decision["champion_mase"] * 0.98
@@ -149,6 +144,17 @@ def keras_file(name: str, version: str) -> Path:
     return Path(local_file_uri_to_path(folder)) / registry.KERAS_FILE
 
 
+def retrain_saying(project, params: dict, logger: str, level: int = logging.WARNING):
+    """Run the retrain pipeline: what ``logger`` said at ``level`` or above."""
+    heard = Records(level)
+    logging.getLogger(logger).addHandler(heard)
+    try:
+        run_kedro(project, ["retrain"], params=params)
+    finally:
+        logging.getLogger(logger).removeHandler(heard)
+    return heard.messages
+
+
 class Records(logging.Handler):
     def __init__(self, level=logging.WARNING):
         super().__init__(level)
@@ -179,12 +185,7 @@ def test_unusable_champion_is_recorded_as_failed_and_replaced(project):
         run_kedro(project, ["forecast"], params={"forecast": {"namespace": "cnn_lstm"}})
 
     # retrain: each failed champion is recorded and the challenger promoted
-    warnings = Records()
-    logging.getLogger("seqcast.promotion").addHandler(warnings)
-    try:
-        run_kedro(project, ["retrain"], params=FAST)
-    finally:
-        logging.getLogger("seqcast.promotion").removeHandler(warnings)
+    warnings = retrain_saying(project, FAST, "seqcast.promotion")
     assert champion_versions(project) == {"cnn_lstm": "2", "lstm": "2"}
     client = MlflowClient()
     for name, reason in ((lstm, "is not a .keras archive"), (cnn, "artifacts have no")):
@@ -193,7 +194,7 @@ def test_unusable_champion_is_recorded_as_failed_and_replaced(project):
         assert record["champion_mase"] is None and reason in record["champion_failed"]
         assert reason in client.get_model_version(name, "1").tags["failed"]
         assert client.get_model_version(name, "2").tags["champion_mase"] == "failed"
-        assert any(name in m and reason in m for m in warnings.messages), warnings.messages
+        assert any(name in m and reason in m for m in warnings), warnings
 
     # a champion whose shapes no longer fit the windows is failed the same way
     windows = {"windows": {"n_steps": 14}}
