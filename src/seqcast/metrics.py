@@ -1,4 +1,4 @@
-"""Forecast accuracy and the baselines, exactly as DESIGN.md defines them (pure numpy)."""
+"""Forecast accuracy and the baselines, as the README defines them (pure numpy)."""
 
 from __future__ import annotations
 

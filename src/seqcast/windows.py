@@ -127,7 +127,7 @@ class WindowGeometry:
         return starts + self.lookback - 1
 
     def test_starts(self, n_points: int) -> np.ndarray:
-        """One window per test block k = origins … 1 (DESIGN.md), oldest first."""
+        """One window per test block k = origins … 1 (see the README), oldest first."""
         blocks = np.arange(self.origins, 0, -1)
         return (n_points - blocks * self.horizon - self.lookback).astype(np.int64)
 
