@@ -122,18 +122,25 @@ def _fixed_width(kind) -> bool:
 def _to_pandas(table, pool) -> pd.DataFrame:
     """The table as pandas with one copy of the data at a time.
 
-    Arrow's allocator keeps freed memory for reuse, so a 10 M-row file would leave hundreds of
-    MB behind; it is handed back after each step. Each fixed-width column is first made one
-    contiguous chunk (the row groups freed one column at a time), which pandas then takes
-    without a copy; what must still be converted (nulls become NaN) is freed column by column
-    (``self_destruct``).
+    Arrow's allocator (``pool``, which read the file) keeps freed memory for reuse, so a 10 M-row
+    file would leave hundreds of MB behind; it is handed back after each step. Each fixed-width
+    column is first made one contiguous chunk (the row groups freed one column at a time),
+    which pandas then takes without a copy; what must still be converted (nulls become NaN) is
+    freed column by column (``self_destruct``). The table's own memory comes from the system
+    allocator, so that freeing the table later returns it to the system.
     """
+    import pyarrow as pa
+
+    system = pa.system_memory_pool()
     pool.release_unused()  # the reader's decoding buffers
     for i, field in enumerate(table.schema):
-        if _fixed_width(field.type) and table.column(i).num_chunks > 1:
-            table = table.set_column(i, field, table.column(i).combine_chunks())
+        if _fixed_width(field.type) and table.column(i).num_chunks:
+            # concat_arrays, not combine_chunks: only it allocates from the pool it is given.
+            # No local name holds a column, so that self_destruct can free each one.
+            table = table.set_column(
+                i, field, pa.concat_arrays(table.column(i).chunks, memory_pool=system))
             pool.release_unused()
-    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    frame = table.to_pandas(memory_pool=system, self_destruct=True, split_blocks=True)
     del table
     pool.release_unused()
     return frame
