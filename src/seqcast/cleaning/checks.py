@@ -88,7 +88,7 @@ def numeric(raw: pd.DataFrame, columns: list[str], where: str) -> pd.DataFrame:
                 )
             values = converted
         out[column] = values.astype("float64")
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)  # float64 columns stay views of the raw table
 
 
 def check_range(frame: pd.DataFrame, where: str) -> None:

@@ -23,8 +23,11 @@ class Flat:
     unit: str = "ns"    # the file's own resolution: converting would copy every stamp
 
     def index(self, rows, zone, name=None) -> pd.DatetimeIndex:
-        """The stamps of ``rows`` as a DatetimeIndex in ``zone`` (a view where possible)."""
-        index = pd.DatetimeIndex(self.stamps[rows].view(f"M8[{self.unit}]"), name=name)
+        """The stamps of ``rows`` as a DatetimeIndex in ``zone``: a view of the flat's own
+        stamps, a copy of those still read-only views of the raw table (never shared with it)."""
+        stamps = self.stamps[rows]
+        index = pd.DatetimeIndex(stamps.view(f"M8[{self.unit}]"), name=name,
+                                 copy=not stamps.flags.writeable)
         return index.tz_localize("UTC").tz_convert(zone) if zone is not None else index
 
     def timestamp(self, row: int, zone) -> pd.Timestamp:
@@ -40,7 +43,9 @@ class Flat:
 
     @property
     def lengths(self) -> np.ndarray:
-        return np.bincount(self.codes, minlength=self.n_series)
+        # Binary searches in the sorted codes: ``np.bincount`` would copy them to int64 first.
+        series = np.arange(self.n_series + 1, dtype=self.codes.dtype)
+        return np.diff(np.searchsorted(self.codes, series))
 
     @property
     def starts(self) -> np.ndarray:
@@ -51,11 +56,13 @@ class Flat:
         if rows.dtype == bool:
             if rows.all():
                 return
-            # compress walks the mask; indexing a 2-D array with it would first build an
-            # 8-byte index per kept row
-            self.codes = np.compress(rows, self.codes)
-            self.stamps = np.compress(rows, self.stamps)
-            self.values = np.compress(rows, self.values, axis=0)
+            # A mask of the array's own shape is walked as it is; a 1-D mask on the 2-D values
+            # (or np.compress) would first build an 8-byte index per kept row.
+            self.codes = self.codes[rows]
+            self.stamps = self.stamps[rows]
+            width = self.values.shape[1]
+            self.values = self.values[np.broadcast_to(rows[:, None], self.values.shape)]
+            self.values = self.values.reshape(-1, width)
             return
         self.codes = self.codes[rows]
         self.stamps = self.stamps[rows]
@@ -73,7 +80,9 @@ def reduce(flat: Flat, array: np.ndarray, ufunc, empty) -> np.ndarray:
 
 def runs(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Starts and lengths of the runs of True."""
-    edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
+    padded = np.zeros(len(missing) + 2, dtype=np.int8)  # int8 throughout: 1 byte per row
+    padded[1:-1] = missing
+    edges = np.diff(padded)
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     return starts, ends - starts
 
@@ -198,21 +207,28 @@ def spans(n_rows: int, first: np.ndarray, last: np.ndarray) -> np.ndarray:
     edges = np.zeros(n_rows + 1, dtype=np.int8)
     np.add.at(edges, first, 1)
     np.add.at(edges, last + 1, -1)
-    return np.cumsum(edges[:-1], dtype=np.int32) > 0
+    return np.cumsum(edges[:-1], dtype=np.int8).view(bool)  # 0 or 1: the spans are disjoint
 
 
 def complete_span(flat: Flat) -> tuple[np.ndarray, np.ndarray]:
-    """Per series, the first and last row (absolute) with every value present; -1 when none."""
-    complete = np.flatnonzero(~np.isnan(flat.values).any(axis=1))
-    none = np.full(flat.n_series, -1, dtype=np.int64)
-    if not len(complete):
-        return none, none.copy()
-    codes = flat.codes[complete]
-    series = np.arange(flat.n_series)
-    low, high = np.searchsorted(codes, series, "left"), np.searchsorted(codes, series, "right")
-    found = high > low
-    first = np.where(found, complete[np.minimum(low, len(complete) - 1)], -1)
-    return first, np.where(found, complete[np.maximum(high - 1, 0)], -1)
+    """Per series, the first and last row (absolute) with every value present; -1 when none.
+
+    Only the incomplete rows are indexed (few in most panels): a series' leading incomplete
+    rows are those whose position in the series equals their rank among its incomplete rows,
+    its trailing ones likewise from the end.
+    """
+    incomplete = np.flatnonzero(np.isnan(flat.values).any(axis=1))
+    codes = flat.codes[incomplete]
+    starts, lengths = flat.starts, flat.lengths
+    rank = np.arange(len(incomplete))
+    lead = incomplete - starts[codes] == rank - np.searchsorted(codes, codes, "left")
+    trail = (starts[codes] + lengths[codes] - 1 - incomplete
+             == np.searchsorted(codes, codes, "right") - 1 - rank)
+    leading = np.bincount(codes[lead], minlength=flat.n_series)
+    trailing = np.bincount(codes[trail], minlength=flat.n_series)
+    none = leading >= lengths  # no complete row (or no row at all)
+    return (np.where(none, -1, starts + leading),
+            np.where(none, -1, starts + lengths - 1 - trailing))
 
 
 def longest_gaps(flat: Flat) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -62,7 +62,7 @@ def _stamps(raw: pd.DataFrame, column: str, data: dict, where: str) -> pd.Dateti
     """The time column; a naive datetime column (Parquet) is taken as it is, without a copy."""
     zone = data.get("timezone")
     if zone is None and raw[column].dtype.kind == "M":  # naive: nothing to parse or convert
-        return pd.DatetimeIndex(raw[column].to_numpy(copy=False), name=column)
+        return pd.DatetimeIndex(raw[column].to_numpy(copy=False), name=column, copy=False)
     return timestamps.parse_timestamps(raw, column, zone, where)
 
 

@@ -113,13 +113,42 @@ class RawCSVDataset(CSVDataset):
         return frame
 
 
-class RawParquetDataset(AbstractDataset):
-    """A raw Parquet table (a long-format panel), read with the least memory pandas allows.
+def _fixed_width(kind) -> bool:
+    import pyarrow as pa
 
-    Arrow's default allocator keeps freed memory for reuse, so a 10 M-row file would leave
-    hundreds of MB behind after conversion; reading through the system allocator and freeing
-    each Arrow column as it is converted (``self_destruct``) returns it. Read-only.
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_temporal(kind)
+
+
+def _to_pandas(table, pool) -> pd.DataFrame:
+    """The table as pandas with one copy of the data at a time.
+
+    Arrow's allocator (``pool``, which read the file) keeps freed memory for reuse, so a 10 M-row
+    file would leave hundreds of MB behind; it is handed back after each step. Each fixed-width
+    column is first made one contiguous chunk (the row groups freed one column at a time),
+    which pandas then takes without a copy; what must still be converted (nulls become NaN) is
+    freed column by column (``self_destruct``). The table's own memory comes from the system
+    allocator, so that freeing the table later returns it to the system.
     """
+    import pyarrow as pa
+
+    system = pa.system_memory_pool()
+    pool.release_unused()  # the reader's decoding buffers
+    for i, field in enumerate(table.schema):
+        if _fixed_width(field.type) and table.column(i).num_chunks:
+            # concat_arrays, not combine_chunks: only it allocates from the pool it is given.
+            # No local name holds a column, so that self_destruct can free each one.
+            table = table.set_column(
+                i, field, pa.concat_arrays(table.column(i).chunks, memory_pool=system))
+            pool.release_unused()
+    frame = table.to_pandas(memory_pool=system, self_destruct=True, split_blocks=True)
+    del table
+    pool.release_unused()
+    return frame
+
+
+class RawParquetDataset(AbstractDataset):
+    """A raw Parquet table (a long-format panel), read with the least memory pandas allows
+    (:func:`_to_pandas`). Read-only."""
 
     def __init__(self, filepath: str, load_args: dict[str, Any] | None = None,
                  metadata: dict[str, Any] | None = None):
@@ -131,11 +160,9 @@ class RawParquetDataset(AbstractDataset):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        previous = pa.default_memory_pool()
-        pa.set_memory_pool(pa.system_memory_pool())
         try:
-            table = pq.read_table(self._filepath, **self._load_args)
-            return table.to_pandas(self_destruct=True, split_blocks=True)
+            return _to_pandas(pq.read_table(self._filepath, **self._load_args),
+                              pa.default_memory_pool())
         except FileNotFoundError as err:
             raise RawTableError(
                 f"{self._filepath}: no such file; set data.path (--params data.path=...) or "
@@ -143,8 +170,6 @@ class RawParquetDataset(AbstractDataset):
             ) from err
         except pa.ArrowInvalid as err:
             raise RawTableError(f"{self._filepath}: not a Parquet file ({err})") from err
-        finally:
-            pa.set_memory_pool(previous)
 
     def save(self, data: pd.DataFrame) -> None:
         raise DatasetError(f"{self._filepath}: raw input is read-only")
