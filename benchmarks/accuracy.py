@@ -79,7 +79,7 @@ def run_series(data: dict, windows: dict, blocks: dict, families, norms, overrid
             model, record = fit_family(series, spec, name, blocks[name]["model"], training)
             seconds[f"{name}/{norm}"] = (time.perf_counter() - started, record["best_epoch"])
             backtests.append(backtest(series, spec, model, f"{name}/{norm}"))
-    scores, _ = evaluate(series, spec, *backtests)
+    scores, _, _ = evaluate(series, spec, *backtests)
     base = {b: scores[b]["mase"] for b in BASELINES}
     rows = []
     for label, (secs, best) in seconds.items():

@@ -25,7 +25,7 @@ from keras import layers as kl
 from seqcast.cleaning import clean_table
 from seqcast.fitting import compile_for, streams, training_device, use_xla
 from seqcast.models import build_forecaster, family
-from seqcast.spec import make_window_spec
+from seqcast.spec import WindowSpec, make_window_spec
 from seqcast.windows import WindowGeometry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,28 +49,28 @@ def timed_fit(model, training: dict, x, epochs: int, y=None) -> np.ndarray:
     return np.diff(np.array(marks).reshape(-1, 2, 2), axis=1)[1:, 0]
 
 
-def seed_model(name: str, spec: dict, hp: dict) -> keras.Model:
+def seed_model(name: str, spec: WindowSpec, hp: dict) -> keras.Model:
     """The seed's network: same layers, Keras ``TimeDistributed``, no in-model scaling."""
-    n_f, n_t, horizon = len(spec["features"]), len(spec["target_index"]), spec["horizon"]
+    n_f, n_t, horizon = len(spec.features), len(spec.target_index), spec.horizon
     if name == "cnn_lstm":
-        x = keras.Input((spec["n_seq"], spec["n_steps"], n_f))
+        x = keras.Input((spec.geometry.n_seq, spec.geometry.n_steps, n_f))
         h = kl.TimeDistributed(kl.Conv1D(hp["filters"], hp["kernel_size"], activation="relu"))(x)
         h = kl.TimeDistributed(kl.MaxPooling1D(hp["pool_size"]))(h)
         h = kl.TimeDistributed(kl.Flatten())(h)
         h = kl.Dense(horizon * n_t)(kl.LSTM(hp["units"])(h))
         return keras.Model(x, kl.Reshape((horizon, n_t))(h))
-    assert hp.get("layers", 1) == 1 and spec["lookback"] != horizon, "seed form: enc-dec"
-    x = keras.Input((spec["lookback"], n_f))
+    assert hp.get("layers", 1) == 1 and spec.lookback != horizon, "seed form: enc-dec"
+    x = keras.Input((spec.lookback, n_f))
     h = kl.RepeatVector(horizon)(kl.LSTM(hp["units"])(x))
     h = kl.LSTM(hp["units"], return_sequences=True)(h)
     return keras.Model(x, kl.TimeDistributed(kl.Dense(n_t))(h))
 
 
-def seed_windows(series: pd.DataFrame, spec: dict, nested: bool):
+def seed_windows(series: pd.DataFrame, spec: WindowSpec, nested: bool):
     """Global z-score, then the ``split_sequence`` loop over the training windows."""
     values, mean, std = (np.asarray(a, np.float32) for a in (
-        series[spec["features"]], spec["mean"], spec["std"]))
-    z, t, geometry = (values - mean) / std, spec["target_index"], WindowGeometry.from_params(spec)
+        series[spec.features], spec.mean[0], spec.std[0]))
+    z, t, geometry = (values - mean) / std, spec.target_index, spec.geometry
     lookback, horizon, xs, ys = geometry.lookback, geometry.horizon, [], []
     for i in geometry.train_starts(len(z)):
         xs.append(z[i : i + lookback])
@@ -96,7 +96,7 @@ def load_size(size: str, params: dict, points: int, n_features: int):
             "2020-01-01", periods=points, freq="h").astype(str))
         windows = SYNTHETIC_WINDOWS
     series = clean_table(raw, data, WindowGeometry.from_params(windows))
-    return series, make_window_spec(series, data, windows).to_dict()
+    return series, make_window_spec(series, data, windows)
 
 
 def main() -> None:
@@ -125,9 +125,9 @@ def main() -> None:
     for size in args.sizes.split(","):
         series, spec = load_size(size, params, args.points, args.features)
         epochs = args.default_epochs if size == "default" else args.epochs
-        print(f"[{size}] {len(series)} points x {len(spec['features'])} features, n_seq "
-              f"{spec['n_seq']}, n_steps {spec['n_steps']}, horizon {spec['horizon']}, "
-              f"{spec['n_train_windows']} training windows", flush=True)
+        print(f"[{size}] {len(series)} points x {len(spec.features)} features, n_seq "
+              f"{spec.geometry.n_seq}, n_steps {spec.geometry.n_steps}, horizon {spec.horizon}, "
+              f"{spec.n_train_windows} training windows", flush=True)
         for name in args.families.split(","):
             model, training = blocks[name]["model"], blocks[name]["training"]
             seed, nested = int(training["seed"]), family(name).nested
@@ -140,7 +140,7 @@ def main() -> None:
             print(f"  {name}: XLA {'on' if xla else 'off'} (training.xla "
                   f"{training.get('xla', 'auto')})", flush=True)
             compile_for(trainable, {**training, "xla": xla}, device)
-            n = len(train.starts)
+            n = train.n_windows
             ours = timed_fit(trainable, training, train.dataset(0, 1 + epochs), epochs)
             feed_data = train.dataset()
             next(iter(feed_data))  # its XLA gather compiles once, as in fit's first epoch

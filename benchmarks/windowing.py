@@ -1,7 +1,9 @@
 """Throughput and memory of seqcast's WindowStream against the tutorial loop and a plain copy,
-and windows/s of training's tf.data feed against the generator feed it replaced.
+windows/s of training's tf.data feed against the generator feed it replaced, and a panel case:
+100,000 series x 1,000 points, one shuffled pass of 2,000 batches across all of them.
 
-Run: ``.venv/bin/python benchmarks/windowing.py`` (full size) or ``--points 200000`` (smoke).
+Run: ``.venv/bin/python benchmarks/windowing.py`` (full size) or ``--points 200000
+--panel-series 2000`` (smoke).
 A script, not a test: it prints figures and the targets they are judged against.
 """
 
@@ -16,7 +18,7 @@ import time
 import numpy as np
 import psutil
 
-from seqcast.windows import WindowStream
+from seqcast.stream import Windows, WindowStream
 
 LOOKBACK, HORIZON = 168, 24
 WIDTH = LOOKBACK + HORIZON
@@ -84,7 +86,8 @@ def generator_feed(stream: WindowStream):
     """
     import tensorflow as tf
 
-    signature = (tf.TensorSpec((None, *stream.input_shape()), tf.float32),
+    signature = ((tf.TensorSpec((None, *stream.input_shape()), tf.float32),
+                  tf.TensorSpec((None,), tf.int32)),
                  tf.TensorSpec((None, stream.horizon, len(stream.target_index)), tf.float32))
     dataset = tf.data.Dataset.from_generator(stream.__iter__, output_signature=signature)
     return dataset.apply(tf.data.experimental.assert_cardinality(len(stream))).prefetch(2)
@@ -96,7 +99,8 @@ def feed_seconds(dataset) -> np.ndarray:
 
     t0 = clocks()
     # Touch one element of every batch so that every gather really happens.
-    dataset.reduce(tf.constant(0.0), lambda acc, b: acc + b[0][-1, -1, 0] + b[1][-1, -1, 0])
+    dataset.reduce(tf.constant(0.0),
+                   lambda acc, b: acc + b[0][0][-1, -1, 0] + b[1][-1, -1, 0])
     return clocks() - t0
 
 
@@ -111,8 +115,36 @@ def compare_feeds(n: int, bs: int) -> None:
     next(iter(feeds["tf-native (new)"]))  # compile its XLA gather outside the timing
     for name, dataset in feeds.items():
         wall, cpu = feed_seconds(dataset)
-        print(f"{name:<30}{len(stream.starts) / wall:>13,.0f}{wall:>9.2f}{cpu:>9.2f}"
+        print(f"{name:<30}{stream.n_windows / wall:>13,.0f}{wall:>9.2f}{cpu:>9.2f}"
               f"  {1e3 * wall / len(stream):.2f}")
+
+
+def panel_case(n_series: int, length: int, bs: int, n_batches: int) -> None:
+    """One shuffled pass of ``n_batches`` batches over a panel stored once (flat array plus
+    offsets), windows drawn across every series."""
+    with PeakRSS() as mem:
+        values = np.random.default_rng(0).standard_normal((n_series * length, 1),
+                                                          dtype=np.float32)
+        first = np.arange(n_series, dtype=np.int64) * length
+        windows = Windows.runs(first, np.full(n_series, length - WIDTH + 1))
+        stream = WindowStream(values, windows, LOOKBACK, HORIZON, [0], bs, shuffle=True, seed=0)
+        t0, acc, seen = clocks(), 0.0, set()
+        for i, ((x, codes), y) in enumerate(stream):
+            if i == n_batches:
+                break
+            acc += float(x[-1, -1, 0]) + float(y[-1, -1, 0])
+            seen.update(codes[:8].tolist())
+        wall, cpu = clocks() - t0
+    peak, series_bytes, batch_bytes = mem.peak - mem.base, values.nbytes, bs * WIDTH * 4
+    target = 3 * series_bytes + batch_bytes
+    print(f"\npanel: {n_series:,} series x {length:,} points = {len(values):,} float32 "
+          f"({series_bytes / MB:,.0f} MB), {len(windows):,} windows, {n_batches:,} shuffled "
+          f"batches of {bs}: {n_batches * bs / wall:,.0f} windows/s ({wall:.1f} s wall, "
+          f"{cpu:.1f} s cpu, incl. the one shuffle of every window's position)")
+    print(f"panel peak +{peak / MB:,.1f} MB vs 3 x {series_bytes / MB:,.1f} MB series + "
+          f"{batch_bytes / MB:.2f} MB batch = {target / MB:,.1f} MB  {VERDICT[peak <= target]}; "
+          f"{len(seen):,} distinct series in the first 8 windows of each batch "
+          f"(checksum {acc:.3f})")
 
 
 def main() -> None:
@@ -120,6 +152,9 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=10_000_000)
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--loop-points", type=int, default=200_000, help="prefix for the loop")
+    parser.add_argument("--panel-series", type=int, default=100_000)
+    parser.add_argument("--panel-length", type=int, default=1_000)
+    parser.add_argument("--panel-batches", type=int, default=2_000)
     parser.add_argument("--feeds", action=argparse.BooleanOptionalAction, default=True,
                         help="also time the tf.data feeds (old generator, new TF-native)")
     args = parser.parse_args()
@@ -139,7 +174,7 @@ def main() -> None:
         starts = range(n_windows)  # as WindowGeometry.train_starts gives them
         stream = WindowStream(values, starts, LOOKBACK, HORIZON, [0], bs, shuffle=True, seed=0)
         t0, acc = clocks(), 0.0
-        for x, y in stream:  # touch one element per batch so every gather really happens
+        for (x, _), y in stream:  # touch one element per batch so every gather really happens
             acc += float(x[-1, -1, 0]) + float(y[-1, -1, 0])
         t_stream = clocks() - t0
     stream_peak = mem.peak - mem.base
@@ -200,6 +235,8 @@ def main() -> None:
     print(f"(checksum {acc:.3f})")
     if args.feeds:
         compare_feeds(n, bs)
+    if args.panel_series:
+        panel_case(args.panel_series, args.panel_length, bs, args.panel_batches)
 
 
 if __name__ == "__main__":

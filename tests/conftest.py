@@ -158,3 +158,20 @@ def trained_project(tmp_path_factory):
         patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{path / 'mlflow.db'}")
         run_kedro(path, params=FAST)
     return path
+
+
+def tiny_spec(**changes):
+    """A two-series window specification built by hand (features a, b; target b), for model
+    tests that need no data."""
+    from seqcast.spec import WindowSpec
+    from seqcast.windows import WindowGeometry
+
+    geometry = {"n_seq": 2, "n_steps": 4, "horizon": 3, "season_length": 3, "origins": 1,
+                "validation_origins": 1}
+    geometry.update({k: changes.pop(k) for k in list(changes) if k in geometry})
+    fields = {"features": ["a", "b"], "targets": ["b"], "target_index": [1], "id_columns": [],
+              "time_column": "ts", "series": ["s0", "s1"], "lengths": [50, 50],
+              "n_points": 100, "start": "", "end": "", "frequency": None,
+              "test_start_at": "", "n_train_windows": 0, "n_validation_windows": 0,
+              "mean": [[10.0, -5.0], [0.0, 100.0]], "std": [[2.0, 4.0], [1.0, 10.0]]}
+    return WindowSpec(WindowGeometry(**geometry), **{**fields, **changes})

@@ -19,7 +19,8 @@ def test_default_data_runs_and_is_tracked(project):
         "precipitation", "temp_max", "temp_min", "wind"
     ]
     spec = json.loads((project / "data/05_model_input/window_spec.json").read_text())
-    assert spec["lookback"] == 28 and spec["test_start"] == 1461 - 8 * 7
+    assert spec["lookback"] == 28 and spec["lengths"] == [1461]
+    assert spec["series"] == ["seattle-weather"] and spec["test_start_at"] == "2015-11-06 00:00:00"
     assert spec["targets"] == ["temp_max"] and spec["frequency"] == "D"
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     runs = mlflow.search_runs(experiment_names=["seqcast"])

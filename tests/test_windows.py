@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seqcast.windows import WindowGeometry, WindowStream, window_view
+from seqcast.stream import WindowStream
+from seqcast.windows import WindowGeometry, window_view
 
 GEOMETRY = WindowGeometry(n_seq=3, n_steps=4, horizon=5, season_length=7, origins=3,
                           validation_origins=2)
@@ -33,7 +34,7 @@ def test_stream_windows_equal_slices_of_the_series():
     stream = WindowStream(values, starts, lookback=12, horizon=5, target_index=[2, 0],
                           batch_size=3)
     xs, ys = zip(*stream, strict=True)
-    x, y = np.concatenate(xs), np.concatenate(ys)
+    x, y = np.concatenate([x for x, _ in xs]), np.concatenate(ys)
     assert x.shape == (4, 12, 3) and y.shape == (4, 5, 2)
     for i, s in enumerate(starts):
         np.testing.assert_array_equal(x[i], values[s : s + 12])
@@ -45,7 +46,7 @@ def test_nested_and_flat_layouts_agree():
     starts = np.arange(0, 80, 7)
     flat = WindowStream(values, starts, 12, 5, [0], batch_size=64)
     nested = WindowStream(values, starts, 12, 5, [0], batch_size=64, n_seq=3)
-    (xf, yf), (xn, yn) = next(iter(flat)), next(iter(nested))
+    ((xf, _), yf), ((xn, _), yn) = next(iter(flat)), next(iter(nested))
     assert xn.shape == (len(starts), 3, 4, 3)
     np.testing.assert_array_equal(xn.reshape(xf.shape), xf)
     # subsequence j, step t is lookback step j*n_steps + t
@@ -56,12 +57,12 @@ def test_nested_and_flat_layouts_agree():
 def test_shuffle_is_a_seeded_permutation_per_pass():
     values = np.arange(200, dtype=np.float32).reshape(200, 1)
     stream = WindowStream(values, range(150), 10, 5, [0], batch_size=32, shuffle=True, seed=3)
-    first = np.concatenate([x[:, 0, 0] for x, _ in stream])
-    second = np.concatenate([x[:, 0, 0] for x, _ in stream])
+    first = np.concatenate([x[:, 0, 0] for (x, _), _ in stream])
+    second = np.concatenate([x[:, 0, 0] for (x, _), _ in stream])
     assert sorted(first) == list(range(150)) and sorted(second) == list(range(150))
     assert not np.array_equal(first, second)
     again = WindowStream(values, np.arange(150), 10, 5, [0], batch_size=32, shuffle=True, seed=3)
-    np.testing.assert_array_equal(first, np.concatenate([x[:, 0, 0] for x, _ in again]))
+    np.testing.assert_array_equal(first, np.concatenate([x[:, 0, 0] for (x, _), _ in again]))
 
 
 def test_window_view_does_not_copy_the_series():
@@ -82,7 +83,7 @@ def test_tf_feed_cuts_the_windows_batch_cuts(starts, n_seq):
     values = np.random.default_rng(0).normal(size=(100, 3)).astype(np.float32)
     stream = WindowStream(values, starts, 12, 5, [2, 0], batch_size=8, shuffle=True, seed=3,
                           n_seq=n_seq, target_scale=(np.array([1.0, 2.0]), np.array([2.0, 3.0])))
-    batches = [(x.numpy(), y.numpy()) for x, y in stream.dataset(0, 2)]
+    batches = [(x.numpy(), y.numpy()) for (x, _), y in stream.dataset(0, 2)]
     assert len(batches) == 2 * len(stream)
     per_epoch = (batches[: len(stream)], batches[len(stream) :])
     epochs = [np.concatenate([_starts_of(x, values) for x, _ in part]) for part in per_epoch]
@@ -90,7 +91,7 @@ def test_tf_feed_cuts_the_windows_batch_cuts(starts, n_seq):
         assert sorted(order) == sorted(starts) and list(order) != sorted(starts)
     assert list(epochs[0]) != list(epochs[1])
     for x, y in batches:  # bit for bit what the numpy gather gives
-        expected_x, expected_y = stream.batch(_starts_of(x, values))
+        (expected_x, _), expected_y = stream.batch(_starts_of(x, values))
         np.testing.assert_array_equal(x, expected_x)
         np.testing.assert_array_equal(y, expected_y)
 
@@ -101,7 +102,7 @@ def test_tf_feed_order_depends_on_seed_and_epoch_only():
     def order(seed, first, epochs):
         stream = WindowStream(values, range(150), 10, 5, [0], batch_size=32, shuffle=True,
                               seed=seed)
-        return np.concatenate([x[:, 0, 0] for x, _ in stream.dataset(first, epochs)]) / 2
+        return np.concatenate([x[:, 0, 0] for (x, _), _ in stream.dataset(first, epochs)]) / 2
 
     both = order(3, 0, 2)
     np.testing.assert_array_equal(order(3, 1, 2), both[150:])  # a resumed epoch 2
@@ -129,7 +130,7 @@ def test_tf_feed_in_order_without_shuffle():
     values = np.arange(100, dtype=np.float32).reshape(50, 2)
     stream = WindowStream(values, np.arange(10), 6, 3, [1], batch_size=4,
                           target_scale=(np.array([1.0]), np.array([2.0])), n_seq=2)
-    x, y = next(iter(stream.dataset()))
+    (x, _), y = next(iter(stream.dataset()))
     assert tuple(x.shape) == (4, 2, 3, 2) and tuple(y.shape) == (4, 3, 1)
     np.testing.assert_allclose(y.numpy()[0, :, 0], (values[6:9, 1] - 1.0) / 2.0)
     assert stream.dataset().cardinality() == len(stream) == 3

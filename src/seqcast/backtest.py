@@ -1,5 +1,9 @@
-"""Backtests: forecasts of a trained model and of the baselines at the test origins, and
-their scores, all on the same origins."""
+"""Backtests: forecasts of a trained model and of the baselines at every series' own test
+origins, and their scores per series and overall, all on the same origins.
+
+Every series is forecast in one batched ``predict`` per model; the baselines and the MASE
+scales are NumPy over the flat panel. Nothing loops over series in Python.
+"""
 
 from __future__ import annotations
 
@@ -10,108 +14,160 @@ import numpy as np
 import pandas as pd
 
 from seqcast import metrics
-from seqcast.windows import WindowGeometry, WindowStream
+from seqcast.models import history_shape, series_codes
+from seqcast.spec import WindowSpec
+from seqcast.stream import WindowStream
 
 BASELINES = ("naive", "seasonal_naive")
+PREDICT_BATCH = 4096
+SCORES = ("mase", "smape", "rmse", "mae")
 
 
-def test_origins(n_points: int, window_spec: dict) -> np.ndarray:
-    """Indices of the test origins of a series of ``n_points``, oldest first."""
-    geometry = WindowGeometry.from_params(window_spec)
-    return geometry.origin_of(geometry.test_starts(n_points))
+def test_origins(spec: WindowSpec) -> tuple[np.ndarray, np.ndarray]:
+    """``(origins, codes)``: flat indices of every series' test origins (oldest first within
+    a series, ``n_series × origins``) and their series codes."""
+    starts, codes = spec.test_starts()
+    return spec.geometry.origin_of(starts), codes
 
 
-def forecast_table(index: pd.DatetimeIndex, origins: np.ndarray, targets: list[str],
+def forecast_table(stamps: pd.DatetimeIndex, spec: WindowSpec, origins: np.ndarray,
                    values: tuple[np.ndarray, np.ndarray], name: str) -> pd.DataFrame:
-    """Long table of model ``name``'s forecasts from ``values``, ``(forecast, actual)``
-    arrays of shape ``(origins, horizon, n_targets)``."""
+    """Long table of model ``name``'s forecasts; ``values`` is ``(forecast, actual)``, each
+    ``(len(origins), horizon, n_targets)``, for the flat ``origins`` of :func:`test_origins`."""
     forecast, actual = values
-    n_origins, horizon, n_targets = forecast.shape
-    o, h, t = np.meshgrid(np.arange(n_origins), np.arange(horizon), np.arange(n_targets),
-                          indexing="ij")
+    n_windows, horizon, n_targets = forecast.shape
+    w, h, t = (a.ravel() for a in np.meshgrid(np.arange(n_windows), np.arange(horizon),
+                                              np.arange(n_targets), indexing="ij"))
+    labels = np.asarray(spec.series, dtype=object)
     return pd.DataFrame({
-        "timestamp": index[origins[o.ravel()] + h.ravel() + 1],
-        "origin": index[origins[o.ravel()]],
+        "series": labels[w // spec.geometry.origins],
+        "timestamp": stamps[origins[w] + h + 1],
+        "origin": stamps[origins[w]],
         "model": name,
-        "target": np.asarray(targets)[t.ravel()],
-        "step": h.ravel() + 1,
+        "target": np.asarray(spec.targets)[t],
+        "step": h + 1,
         "forecast": forecast.reshape(-1).astype(np.float64),
-        "actual": actual.reshape(-1).astype(np.float64),
+        "actual": actual.reshape(-1),
     })
 
 
-def backtest(series: pd.DataFrame, window_spec: dict, model: keras.Model, name: str):
-    """Forecast every test origin with the trained model (no refit), as model ``name``.
+def _actual(y: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+    return y[origins[:, None] + np.arange(1, horizon + 1)]  # (windows, horizon, n_targets)
 
-    Returns a long table: ``timestamp, origin, model, target, step, forecast, actual``
-    (``origins × horizon × n_targets`` rows).
+
+def predict_windows(model: keras.Model, series: pd.DataFrame, spec: WindowSpec) -> np.ndarray:
+    """``model``'s forecasts at every test origin, ``(n_series × origins, horizon,
+    n_targets)``, in one batched predict."""
+    panel = spec.panel(series)
+    starts, codes = spec.test_starts()
+    nested = len(history_shape(model)) == 3
+    stream = WindowStream(panel.values, starts, spec.lookback, spec.horizon, spec.target_index,
+                          n_seq=spec.geometry.n_seq if nested else None)
+    (x, _), _ = stream.batch(starts, codes)
+    known = series_codes(model, spec.series)[codes]
+    return np.asarray(model.predict([x, known], batch_size=PREDICT_BATCH, verbose=0))
+
+
+def backtest(series: pd.DataFrame, window_spec, model: keras.Model, name: str):
+    """Forecast every series at its test origins with the trained model (no refit).
+
+    Returns a long table: ``series, timestamp, origin, model, target, step, forecast,
+    actual`` (``n_series × origins × horizon × n_targets`` rows).
     """
-    geometry = WindowGeometry.from_params(window_spec)
-    values = series[window_spec["features"]].to_numpy(np.float32)
-    starts = geometry.test_starts(len(values))
-    nested = len(model.input_shape) == 4
-    stream = WindowStream(
-        values, starts, geometry.lookback, geometry.horizon, window_spec["target_index"],
-        batch_size=len(starts), n_seq=geometry.n_seq if nested else None,
-    )
-    x, actual = stream.batch(starts)
-    forecast = np.asarray(model.predict(x, verbose=0))
-    return forecast_table(series.index, geometry.origin_of(starts), window_spec["targets"],
-                          (forecast, actual), name)
+    spec = WindowSpec.from_dict(window_spec)
+    panel = spec.panel(series)
+    origins, _ = test_origins(spec)
+    y = series[spec.targets].to_numpy(np.float64)  # actuals as read, not float32
+    forecast = predict_windows(model, series, spec)
+    return forecast_table(panel.stamps, spec, origins,
+                          (forecast, _actual(y, origins, spec.horizon)), name)
 
 
-def baseline_backtest(series: pd.DataFrame, window_spec: dict) -> pd.DataFrame:
-    """Naive and seasonal-naive forecasts at the test origins, in the backtest layout."""
-    y = series[window_spec["targets"]].to_numpy(np.float64)
-    horizon, m = window_spec["horizon"], window_spec["season_length"]
-    origins = test_origins(len(series), window_spec)
-    actual = np.stack([y[o + 1 : o + 1 + horizon] for o in origins])
-    forecasts = {
-        "naive": np.stack([metrics.naive(y[: o + 1], horizon) for o in origins]),
-        "seasonal_naive": np.stack(
-            [metrics.seasonal_naive(y[: o + 1], horizon, m) for o in origins]
-        ),
-    }
+def baseline_forecasts(y: np.ndarray, origins: np.ndarray, spec: WindowSpec) -> dict:
+    """Naive and seasonal-naive forecasts from each flat origin, ``(windows, horizon, T)``."""
+    steps = np.arange(1, spec.horizon + 1)
+    m = spec.geometry.season_length
+    back = m * np.ceil(steps / m).astype(int)  # step h takes the value of its last season
+    return {"naive": np.repeat(y[origins][:, None], spec.horizon, axis=1),
+            "seasonal_naive": y[origins[:, None] + steps - back]}
+
+
+def baseline_backtest(series: pd.DataFrame, window_spec) -> pd.DataFrame:
+    """Naive and seasonal-naive forecasts at every series' test origins, in the backtest
+    layout."""
+    spec = WindowSpec.from_dict(window_spec)
+    panel = spec.panel(series)
+    y = series[spec.targets].to_numpy(np.float64)
+    origins, _ = test_origins(spec)
+    actual = _actual(y, origins, spec.horizon)
     return pd.concat(
-        forecast_table(series.index, origins, window_spec["targets"], (f, actual), name)
-        for name, f in forecasts.items()
+        forecast_table(panel.stamps, spec, origins, (f, actual), name)
+        for name, f in baseline_forecasts(y, origins, spec).items()
     )
 
 
-def evaluate(series: pd.DataFrame, window_spec: dict, *backtests: pd.DataFrame):
-    """Score every model and baseline on the same origins.
+def _arrays(rows: pd.DataFrame, spec: WindowSpec) -> tuple[np.ndarray, np.ndarray]:
+    """One model's rows as ``(forecast, actual)`` ``(series, origins, horizon, n_targets)``."""
+    shape = (spec.n_series, spec.geometry.origins, spec.horizon, len(spec.targets))
+    if len(rows) != np.prod(shape):
+        name = rows["model"].iloc[0]
+        raise ValueError(f"backtest of {name!r} has {len(rows)} rows, expected {shape}")
+    series = pd.Categorical(rows["series"], categories=spec.series).codes
+    target = pd.Categorical(rows["target"], categories=spec.targets).codes
+    order = np.lexsort((target, rows["step"].to_numpy(), rows["origin"].to_numpy(), series))
+    return tuple(rows[c].to_numpy(np.float64)[order].reshape(shape)
+                 for c in ("forecast", "actual"))
 
-    Args:
-        series: the cleaned series (for the MASE scale at each origin).
-        window_spec: horizon, season_length, targets.
-        *backtests: long tables (``timestamp, origin, model, target, step, forecast,
-            actual``), one per model family.
 
-    Returns:
-        ``(metrics, forecasts)``: ``{name: {mase, smape, rmse, mae}}`` for each model and
-        baseline, and all backtests in one table.
+def evaluate(series: pd.DataFrame, window_spec, *backtests: pd.DataFrame):
+    """Score every model and baseline per series and overall, on the same origins.
+
+    Returns ``(metrics, forecasts, by_series)``: the overall figures per model and baseline
+    (:func:`seqcast.metrics.overall`, and for each model the share of series where it beats
+    seasonal naive), all backtests in one table, and ``series, model, mase, smape, rmse, mae,
+    n_origins`` rows.
     """
-    table = pd.concat([*backtests, baseline_backtest(series, window_spec)], ignore_index=True)
-    y = series[window_spec["targets"]].to_numpy(np.float64)
-    m = window_spec["season_length"]
-    origins = test_origins(len(series), window_spec)
-    scale = np.stack([metrics.mase_scale(y[: o + 1], m) for o in origins])
-    shape = (len(origins), window_spec["horizon"], len(window_spec["targets"]))
-    results = {}
-    for name, group in table.groupby("model", sort=False):
-        rows = group.sort_values(["origin", "step", "target"], key=_target_order(window_spec))
-        if len(rows) != np.prod(shape):
-            raise ValueError(f"backtest of {name!r} has {len(rows)} rows, expected {shape}")
-        results[name] = metrics.scores(
-            rows["forecast"].to_numpy().reshape(shape), rows["actual"].to_numpy().reshape(shape),
-            scale,
-        )
-    return results, table
+    spec = WindowSpec.from_dict(window_spec)
+    table = pd.concat([*backtests, baseline_backtest(series, spec)], ignore_index=True)
+    y = series[spec.targets].to_numpy(np.float64)
+    origins, _ = test_origins(spec)
+    scale = metrics.mase_scales(y, spec.offsets(), origins, spec.geometry.season_length)
+    scale = scale.reshape(spec.n_series, spec.geometry.origins, -1)
+    results, per_series = {}, {}
+    for name, rows in table.groupby("model", sort=False):
+        forecast, actual = _arrays(rows, spec)
+        per_series[name] = metrics.series_scores(forecast, actual, scale)
+        results[name] = metrics.overall(per_series[name], forecast, actual)
+    benchmark = per_series["seasonal_naive"]["mase"]
+    for name, result in results.items():
+        if name not in BASELINES:
+            mase = per_series[name]["mase"]
+            defined = np.isfinite(mase) & np.isfinite(benchmark)
+            result["share_beats_seasonal_naive"] = (
+                float(np.mean(mase[defined] < benchmark[defined])) if defined.any() else
+                float("nan"))
+    by_series = pd.concat([pd.DataFrame({"series": spec.series, "model": name,
+                                         **{k: scores[k] for k in SCORES},
+                                         "n_origins": spec.geometry.origins})
+                           for name, scores in per_series.items()], ignore_index=True)
+    return results, table, by_series
 
 
-def _target_order(spec: dict):
-    order = {t: i for i, t in enumerate(spec["targets"])}
-    return lambda col: col.map(order) if col.name == "target" else col
+def context_table(series: pd.DataFrame, spec: WindowSpec) -> pd.DataFrame:
+    """What plots draw as the actual: ``series, timestamp, target, actual`` from ``lookback``
+    steps before each series' test period to its end."""
+    panel = spec.panel(series)
+    _, test_start = spec.boundaries()
+    first = np.repeat(panel.offsets[:-1] + test_start - spec.lookback, panel.lengths)
+    rows = np.flatnonzero(np.arange(len(panel.values)) >= first)
+    y = series[spec.targets].to_numpy(np.float64)[rows]
+    labels = np.asarray(spec.series, dtype=object)[panel.codes()[rows]]
+    return pd.DataFrame({
+        "series": np.repeat(labels, len(spec.targets)),
+        "timestamp": np.repeat(panel.stamps[rows], len(spec.targets)),
+        "target": np.tile(spec.targets, len(rows)),
+        "actual": y.reshape(-1),
+    })
 
 
 @dataclass(frozen=True)
@@ -120,7 +176,10 @@ class Evaluation:
     tracking and promotion read."""
 
     series: pd.DataFrame
-    window_spec: dict
+    window_spec: WindowSpec
     dataset: str | None  # ``params:data.name``
     metrics: dict
     forecasts: pd.DataFrame
+    by_series: pd.DataFrame
+    context: pd.DataFrame  # :func:`context_table`
+    units: str | None = None  # ``params:data.units``, for the plots' axes

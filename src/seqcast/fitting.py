@@ -19,7 +19,8 @@ from seqcast.callbacks import NonFiniteError, Progress, StopOnNonFinite
 from seqcast.errors import SeqcastError
 from seqcast.models import DEFAULT_NORMALIZATION, build_forecaster, family
 from seqcast.resume import Backup, fingerprint
-from seqcast.windows import WindowGeometry, WindowStream
+from seqcast.spec import WindowSpec
+from seqcast.stream import WindowStream
 
 logger = logging.getLogger(__name__)
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -99,42 +100,45 @@ def check_training(training: dict, family_name: str) -> None:
             f"{where}.xla must be true, false or auto, got {training.get('xla')!r}; {fix}")
 
 
-def check_scaling(values: np.ndarray, spec: dict, family_name: str) -> None:
+def check_scaling(values: np.ndarray, spec: WindowSpec, family_name: str) -> None:
     """Refuse data or scaling statistics that float32 training cannot represent."""
-    for name, stats in (("mean", spec["mean"]), ("std", spec["std"])):
-        for feature, v in zip(spec["features"], stats, strict=True):
-            squared = v * v if name == "std" else abs(v)  # the model divides by the variance
-            if not math.isfinite(v) or squared > FLOAT32_MAX or (name == "std" and v <= 0):
-                raise NonFiniteError(
-                    f"{family_name}: the training {name} of feature {feature!r} is {v!r}, which "
-                    "float32 training cannot use; check the series for extreme or constant "
-                    "values and re-run the ingestion and windowing pipelines"
-                )
+    for name, stats in (("mean", np.asarray(spec.mean)), ("std", np.asarray(spec.std))):
+        squared = stats * stats if name == "std" else np.abs(stats)  # divided by the variance
+        with np.errstate(over="ignore", invalid="ignore"):
+            bad = ~np.isfinite(stats) | ~(squared <= FLOAT32_MAX) | (
+                (stats <= 0) if name == "std" else False)
+        if bad.any():
+            code, column = np.argwhere(bad)[0]
+            raise NonFiniteError(
+                f"{family_name}: the training {name} of feature {spec.features[column]!r} in "
+                f"series {spec.series[code]} is {float(stats[code, column])!r}, which float32 "
+                "training cannot use; check the series for extreme or constant values and "
+                "re-run the ingestion and windowing pipelines"
+            )
     bad = ~np.isfinite(values)
     if bad.any():
         row, col = np.argwhere(bad)[0]
+        code = int(np.searchsorted(spec.offsets(), row, side="right") - 1)
         raise NonFiniteError(
-            f"{family_name}: feature {spec['features'][col]!r} at row {row} does not fit float32 "
-            "(|value| > 3.4e38 or NaN); fix the series and re-run ingestion"
+            f"{family_name}: feature {spec.features[col]!r} in series {spec.series[code]} at "
+            f"row {row - spec.offsets()[code]} does not fit float32 (|value| > 3.4e38 or NaN); "
+            "fix the series and re-run ingestion"
         )
 
 
-def streams(series: pd.DataFrame, spec: dict, nested: bool, batch_size: int, seed: int):
-    """``(train, validation)`` window streams; training shuffles per epoch from ``seed``."""
-    geometry = WindowGeometry.from_params(spec)
-    t = spec["target_index"]
-    scale = (np.asarray(spec["mean"])[t], np.asarray(spec["std"])[t])
-    values = series[spec["features"]].to_numpy(np.float32)
+def streams(series: pd.DataFrame, spec: WindowSpec, nested: bool, batch_size: int, seed: int):
+    """``(train, validation)`` window streams over the whole panel; training shuffles per
+    epoch from ``seed``, so its batches mix series."""
+    values = spec.panel(series).values
 
-    def stream(starts, shuffle):
+    def stream(windows, shuffle):
         return WindowStream(
-            values, starts, geometry.lookback, geometry.horizon, t, batch_size=batch_size,
-            shuffle=shuffle, seed=seed, n_seq=geometry.n_seq if nested else None,
-            target_scale=scale,
+            values, windows, spec.lookback, spec.horizon, spec.target_index,
+            batch_size=batch_size, shuffle=shuffle, seed=seed,
+            n_seq=spec.geometry.n_seq if nested else None, target_scale=spec.target_scale(),
         )
 
-    n = len(values)
-    return stream(geometry.train_starts(n), True), stream(geometry.validation_starts(n), False)
+    return stream(spec.train_windows(), True), stream(spec.validation_windows(), False)
 
 
 def restore(trainable: keras.Model, saved: dict) -> None:
@@ -167,7 +171,7 @@ def resume_point(backup: Backup | None, epochs: int, family_name: str) -> dict |
     return saved
 
 
-def check_model(forecaster: keras.Model, sample: np.ndarray, family_name: str) -> None:
+def check_model(forecaster: keras.Model, sample, family_name: str) -> None:
     """Refuse a model with a non-finite weight or forecast: it must never be saved."""
     bad = [w.path for w in forecaster.weights if not np.isfinite(np.asarray(w)).all()]
     if not bad and np.isfinite(np.asarray(forecaster(sample, training=False))).all():
@@ -179,7 +183,7 @@ def check_model(forecaster: keras.Model, sample: np.ndarray, family_name: str) -
     )
 
 
-def build_compiled(family_name: str, spec: dict, model: dict, training: dict,
+def build_compiled(family_name: str, spec: WindowSpec, model: dict, training: dict,
                    placement: tuple[str, tf.distribute.Strategy, bool]):
     """``(trainable, forecaster)``, compiled, the optimizer built so a backup can fill it.
 
@@ -198,7 +202,7 @@ def build_compiled(family_name: str, spec: dict, model: dict, training: dict,
     return trainable, forecaster
 
 
-def fit_family(series: pd.DataFrame, spec: dict, family_name: str, model: dict,
+def fit_family(series: pd.DataFrame, spec: WindowSpec | dict, family_name: str, model: dict,
                training: dict) -> tuple[keras.Model, dict]:
     """Fit one family with early stopping on the validation windows.
 
@@ -217,6 +221,7 @@ def fit_family(series: pd.DataFrame, spec: dict, family_name: str, model: dict,
         forecasts is refused.
     """
     check_training(training, family_name)
+    spec = WindowSpec.from_dict(spec)
     seed, epochs = int(training["seed"]), int(training["epochs"])
     keras.utils.set_random_seed(seed)
     device, strategy = training_device()
@@ -236,7 +241,7 @@ def fit_family(series: pd.DataFrame, spec: dict, family_name: str, model: dict,
     first = saved["meta"]["epoch"] if saved else 0
     logger.info(
         "training %s on %s: %d parameters, %d training / %d validation windows",
-        family_name, device, trainable.count_params(), len(train.starts), len(validation.starts),
+        family_name, device, trainable.count_params(), train.n_windows, validation.n_windows,
     )
     started = time.perf_counter()
     if first < epochs and not progress.stopped:
@@ -248,11 +253,12 @@ def fit_family(series: pd.DataFrame, spec: dict, family_name: str, model: dict,
         )
     seconds = time.perf_counter() - started
     progress.restore_best()
-    check_model(forecaster, validation.batch(np.asarray(validation.starts[:1]))[0], family_name)
+    check_model(forecaster, validation.batch(*validation.windows.locate(np.arange(1)))[0],
+                family_name)
     if backup is not None:
         backup.remove()  # complete: nothing to resume
     return forecaster, summary(progress, trainable, (family_name, device, mixed), seconds,
-                               len(train.starts) * (len(progress.history["loss"]) - first))
+                               train.n_windows * (len(progress.history["loss"]) - first))
 
 
 def summary(progress: Progress, trainable: keras.Model, run: tuple[str, str, bool],

@@ -164,21 +164,6 @@ def plot_series_grid(  # noqa: PLR0913
     return fig
 
 
-def plot_forecasts(forecasts: pd.DataFrame, series: pd.DataFrame, window_spec: dict) -> Figure:
-    """One series (a frame indexed by time) over the test period and a lookback before it, with
-    every model's and baseline's forecast from each origin (first target)."""
-    target = window_spec["targets"][0]
-    start = window_spec["test_start"] - window_spec["lookback"]
-    actual = pd.DataFrame({"timestamp": series.index[start:],
-                           "actual": series[target].iloc[start:].to_numpy()})
-    fig = _figure(figsize=(12, 4.5))
-    ax = fig.subplots()
-    _draw_series(ax, actual, forecasts[forecasts["target"] == target], target)
-    ax.set_title(f"{target}: forecasts from {window_spec['origins']} origins")
-    ax.legend(ncol=3, fontsize="small")
-    return fig
-
-
 def plot_mase_ratios(by_series: pd.DataFrame, models: list[str], *, bins: int = 30) -> Figure:
     """Histogram of the per-series ratio of each model's MASE to the seasonal naive one's.
 

@@ -11,13 +11,15 @@ import pandas as pd
 
 from seqcast import registry
 from seqcast.backtest import Evaluation, backtest, evaluate
+from seqcast.models import UnknownSeriesError
+from seqcast.spec import WindowSpec
 
 logger = logging.getLogger(__name__)
 
 MAX_TAG = 5000  # characters of a failure kept in a version tag (well within MLflow's limit)
 
 
-def champion_mase(series: pd.DataFrame, window_spec: dict, name: str, version) -> float:
+def champion_mase(series: pd.DataFrame, window_spec: WindowSpec, name: str, version) -> float:
     """The registered version's MASE on the current data's test origins (no refit).
 
     Raises :class:`registry.ModelLoadError` or :class:`registry.ModelMismatchError` when the
@@ -26,22 +28,25 @@ def champion_mase(series: pd.DataFrame, window_spec: dict, name: str, version) -
     """
     described = registry.describe(name, version.version, registry.CHAMPION)
     features = version.tags.get("features")
-    if features and features.split(",") != window_spec["features"]:
+    if features and features.split(",") != window_spec.features:
         raise registry.ModelMismatchError(
             f"{described} was trained on features {features}, the data now has "
-            f"{window_spec['features']}; it cannot be compared on these origins"
+            f"{window_spec.features}; it cannot be compared on these origins"
         )
     model = registry.load_version(name, version.version, registry.CHAMPION)
-    registry.check_fits(model, described, len(window_spec["features"]),
-                        len(window_spec["targets"]), window_spec)
-    table = backtest(series, window_spec, model, "champion")
+    registry.check_fits(model, described, len(window_spec.features),
+                        len(window_spec.targets), window_spec)
+    try:
+        table = backtest(series, window_spec, model, "champion")
+    except UnknownSeriesError as err:
+        raise registry.ModelMismatchError(f"{described}: {err}") from err
     mase = evaluate(series, window_spec, table)[0]["champion"]["mase"]
     if not math.isfinite(mase):
         raise registry.ModelMismatchError(f"{described} scores MASE {mase} on these origins")
     return mase
 
 
-def score_champion(series: pd.DataFrame, window_spec: dict, name: str,
+def score_champion(series: pd.DataFrame, window_spec: WindowSpec, name: str,
                    version) -> tuple[float | None, str | None]:
     """``(mase, None)``, or ``(None, reason)`` for a champion that cannot be loaded or scored.
 
@@ -84,7 +89,7 @@ def decide(evaluation: Evaluation, tracked: dict, retrain: dict, namespace: str)
     if current is not None:
         best, failed = score_champion(series, window_spec, name, current)
     version = registry.register(name, tracked["model_uri"], {
-        "features": ",".join(window_spec["features"]), "data_end": window_spec["end"],
+        "features": ",".join(window_spec.features), "data_end": window_spec.end,
         "mase": f"{challenger:.6f}", "run_id": tracked["run_id"],
     }).version
     better = best is None or challenger <= best * (1 - margin)
@@ -93,7 +98,7 @@ def decide(evaluation: Evaluation, tracked: dict, retrain: dict, namespace: str)
     if best is not None:
         # the champion's latest score on the newest origins, which forecast ranks by
         registry.tag_version(name, previous, {"mase": f"{best:.6f}",
-                                              "data_end": window_spec["end"]})
+                                              "data_end": window_spec.end})
     record = {"namespace": namespace, "model": name, "version": version,
               "challenger_mase": challenger, "champion_version": previous,
               "champion_mase": best, "champion_failed": failed, "margin": margin,

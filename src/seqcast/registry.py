@@ -139,19 +139,25 @@ def load_champion(name: str) -> tuple[keras.Model, ModelVersion]:
 
 
 def check_fits(model: keras.Model, described: str, n_features: int, n_targets: int,
-               window_spec: dict | None = None) -> None:
+               window_spec=None) -> None:
     """Refuse a model whose shapes do not fit the data (and the windows, when given).
 
-    Inputs are ``(n_seq, n_steps, n_features)`` or ``(lookback, n_features)``, outputs
-    ``(horizon, n_targets)``; without ``window_spec`` only the feature and target counts count.
+    Inputs are ``[history, series]``, history ``(n_seq, n_steps, n_features)`` or
+    ``(lookback, n_features)``; outputs ``(horizon, n_targets)``; without ``window_spec``
+    only the feature and target counts count.
     """
-    got_in, got_out = tuple(model.input_shape[1:]), tuple(model.output_shape[1:])
+    if len(model.inputs) != 2:
+        raise ModelMismatchError(
+            f"{described} takes {len(model.inputs)} input(s), not [history, series]: it was "
+            "saved by an earlier seqcast; retrain (kedro run --pipelines retrain)")
+    got_in, got_out = seqcast.models.history_shape(model), tuple(model.output_shape[1:])
     if window_spec is None:
         wanted_in, wanted_out = (*got_in[:-1], n_features), (*got_out[:-1], n_targets)
     else:
-        steps = ((window_spec["n_seq"], window_spec["n_steps"]) if len(got_in) == 3
-                 else (window_spec["lookback"],))
-        wanted_in, wanted_out = (*steps, n_features), (window_spec["horizon"], n_targets)
+        geometry = window_spec.geometry
+        steps = ((geometry.n_seq, geometry.n_steps) if len(got_in) == 3
+                 else (geometry.lookback,))
+        wanted_in, wanted_out = (*steps, n_features), (geometry.horizon, n_targets)
     if (got_in, got_out) != (wanted_in, wanted_out):
         raise ModelMismatchError(
             f"{described} takes inputs {got_in} and forecasts {got_out}, the data and windows "

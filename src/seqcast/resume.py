@@ -26,10 +26,11 @@ logger = logging.getLogger(__name__)
 OPERATIONAL = ("epochs", "backup_dir")
 
 
-def fingerprint(values: np.ndarray, spec: dict, family_name: str, model: dict,
+def fingerprint(values: np.ndarray, spec, family_name: str, model: dict,
                 training: dict) -> str:
     """A hex digest of everything an epoch's result depends on."""
     digest = hashlib.sha256(np.ascontiguousarray(values, np.float32).tobytes())
+    spec = spec if isinstance(spec, dict) else spec.to_dict()
     settings = {"spec": spec, "family": family_name, "model": model,
                 "training": {k: v for k, v in training.items() if k not in OPERATIONAL}}
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())

@@ -1,18 +1,23 @@
 """The window specification: what the windowing pipeline hands every later stage.
 
 ``window_spec.json`` holds :meth:`WindowSpec.to_dict`; every stage reads it back with
-:meth:`WindowSpec.from_dict` instead of picking keys out of the dict.
+:meth:`WindowSpec.from_dict`. Each series is split by its own time: its last ``origins``
+blocks of ``horizon`` points are its test blocks, the ``validation_origins`` blocks before
+them its validation period, the rest its training rows, from which alone its scaling
+statistics come.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
 
-from seqcast.cleaning import as_list
+from seqcast.cleaning import as_list, id_columns
+from seqcast.panel import Panel
+from seqcast.stream import Windows
 from seqcast.windows import WindowConfigError, WindowGeometry
 
 logger = logging.getLogger(__name__)
@@ -20,26 +25,26 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WindowSpec:
-    """Geometry, columns, split boundaries (indices and timestamps) and training-only
-    scaling statistics of one series."""
+    """Geometry, columns, series, per-series lengths and training-only scaling statistics
+    (``mean``/``std``: one list of ``n_features`` values per series)."""
 
     geometry: WindowGeometry
     features: list[str]
     targets: list[str]
     target_index: list[int]
+    id_columns: list[str]
+    time_column: str
+    series: list[str]
+    lengths: list[int]
     n_points: int
     start: str
     end: str
     frequency: str | None
-    validation_start: int
-    test_start: int
-    validation_start_at: str
     test_start_at: str
-    origins_at: list[str]
     n_train_windows: int
     n_validation_windows: int
-    mean: list[float]
-    std: list[float]
+    mean: list[list[float]]
+    std: list[list[float]]
 
     def to_dict(self) -> dict:
         """The JSON form (``window_spec.json``): the geometry's keys, then every field."""
@@ -47,7 +52,9 @@ class WindowSpec:
         return {**self.geometry.to_params(), **rest}
 
     @classmethod
-    def from_dict(cls, spec: dict) -> WindowSpec:
+    def from_dict(cls, spec: dict | WindowSpec) -> WindowSpec:
+        if isinstance(spec, WindowSpec):
+            return spec
         names = [f.name for f in fields(cls) if f.name != "geometry"]
         missing = [n for n in names if n not in spec]
         if missing:
@@ -60,13 +67,79 @@ class WindowSpec:
     def lookback(self) -> int:
         return self.geometry.lookback
 
+    @property
+    def horizon(self) -> int:
+        return self.geometry.horizon
 
-def _scaling(training: np.ndarray, features: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    mean, std = training.mean(axis=0), training.std(axis=0)
-    constant = [f for f, s in zip(features, std, strict=True) if s == 0]
-    if constant:
-        logger.warning("features %s are constant over the training rows; scaled by 1", constant)
-    return mean, np.where(std == 0, 1.0, std)
+    @property
+    def n_series(self) -> int:
+        return len(self.series)
+
+    def offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
+
+    def boundaries(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per series, local ``(validation_start, test_start)``."""
+        return self.geometry.boundaries(np.asarray(self.lengths, np.int64))
+
+    def train_windows(self) -> Windows:
+        """Windows whose targets all lie before their series' validation period."""
+        validation_start, _ = self.boundaries()
+        count = validation_start - self.lookback - self.horizon + 1
+        return Windows.runs(self.offsets()[:-1], count)
+
+    def validation_windows(self) -> Windows:
+        """Windows whose targets all lie inside their series' validation period."""
+        validation_start, test_start = self.boundaries()
+        first = np.maximum(validation_start - self.lookback, 0)
+        count = test_start - self.lookback - self.horizon + 1 - first
+        return Windows.runs(self.offsets()[:-1] + first, count)
+
+    def test_starts(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(starts, codes)``, ``n_series × origins`` flat starts of the test windows (oldest
+        first within each series) and their series codes."""
+        local = self.geometry.test_starts(np.asarray(self.lengths, np.int64)[:, None])
+        starts = self.offsets()[:-1, None] + local
+        codes = np.repeat(np.arange(self.n_series), self.geometry.origins)
+        return starts.reshape(-1), codes
+
+    def panel(self, series: pd.DataFrame) -> Panel:
+        """``series`` as the panel this specification describes; refused when it differs."""
+        panel = Panel.from_series(series, {"id_columns": self.id_columns, "name": self.series[0],
+                                           "time_column": self.time_column})
+        same = (panel.features == self.features and panel.n_series == self.n_series
+                and (panel.labels == np.asarray(self.series, dtype=object)).all()
+                and (panel.lengths == np.asarray(self.lengths)).all())
+        if not same:
+            raise WindowConfigError(
+                f"series ({panel.n_series} series, {panel.offsets[-1]} points, features "
+                f"{panel.features}) is not the one window_spec describes ({self.n_series} "
+                f"series, {self.n_points} points, features {self.features}); re-run the "
+                "windowing pipeline after ingestion")
+        return panel
+
+    def target_scale(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-series ``(mean, std)`` of the targets, ``(n_series, n_targets)``."""
+        t = self.target_index
+        return np.asarray(self.mean)[:, t], np.asarray(self.std)[:, t]
+
+
+def _scaling(values: np.ndarray, offsets: np.ndarray, ends: np.ndarray, features: list[str]):
+    """Per-series mean and std of the rows ``offsets[i] … ends[i]-1`` (the training rows)."""
+    local = np.arange(len(values)) - np.repeat(offsets[:-1], np.diff(offsets))
+    train = local < np.repeat(ends - offsets[:-1], np.diff(offsets))
+    counts = (ends - offsets[:-1])[:, None].astype(np.float64)
+    x = np.where(train[:, None], values.astype(np.float64), 0.0)
+    mean = np.add.reduceat(x, offsets[:-1], axis=0) / counts
+    x -= np.repeat(mean, np.diff(offsets), axis=0)
+    x[~train] = 0.0
+    std = np.sqrt(np.add.reduceat(x * x, offsets[:-1], axis=0) / counts)
+    constant = std == 0
+    if constant.any():
+        columns = [f for f, c in zip(features, constant.any(axis=0), strict=True) if c]
+        logger.warning("%d series have a feature constant over their training rows (%s); "
+                       "scaled by 1", int(constant.any(axis=1).sum()), columns)
+    return mean, np.where(constant, 1.0, std)
 
 
 def _targets(data: dict, features: list[str]) -> list[str]:
@@ -80,35 +153,42 @@ def _targets(data: dict, features: list[str]) -> list[str]:
     return targets
 
 
+def _frequency(panel: Panel) -> str | None:
+    longest = int(np.argmax(panel.lengths))
+    stamps = panel.stamps[panel.offsets[longest]:panel.offsets[longest + 1]]
+    return pd.infer_freq(stamps) if len(stamps) >= 3 else None
+
+
 def make_window_spec(series: pd.DataFrame, data: dict, windows: dict) -> WindowSpec:
-    """Split boundaries, training-only scaling statistics and shapes of ``series``
-    (``(N, n_features)`` with a regular DatetimeIndex) for ``params:windows``."""
+    """Per-series split boundaries, training-only scaling statistics and shapes of
+    ``series`` (one series, or a panel in long format) for ``params:windows``."""
     geometry = WindowGeometry.from_params(windows)
-    n_points = len(series)
-    geometry.check_length(n_points, "series")
-    features = list(series.columns)
-    targets = _targets(data, features)
-    validation_start, test_start = geometry.boundaries(n_points)
-    mean, std = _scaling(series.iloc[:validation_start].to_numpy(dtype=np.float64), features)
-    index = series.index
-    origins = geometry.origin_of(geometry.test_starts(n_points))
+    panel = Panel.from_series(series, data)
+    short = np.flatnonzero(panel.lengths < geometry.required_length())
+    if len(short):
+        geometry.check_length(int(panel.lengths[short[0]]), f"series {panel.labels[short[0]]}")
+    targets = _targets(data, panel.features)
+    lengths = panel.lengths
+    validation_start, test_start = geometry.boundaries(lengths)
+    offsets = panel.offsets
+    mean, std = _scaling(panel.values, offsets, offsets[:-1] + validation_start, panel.features)
+    first_test = panel.stamps[offsets[:-1] + test_start]
     spec = WindowSpec(
-        geometry=geometry, features=features, targets=targets,
-        target_index=[features.index(t) for t in targets], n_points=n_points,
-        start=str(index[0]), end=str(index[-1]),
-        frequency=pd.infer_freq(index) if n_points >= 3 else None,
-        validation_start=int(validation_start), test_start=int(test_start),
-        validation_start_at=str(index[validation_start]),
-        test_start_at=str(index[test_start]), origins_at=[str(index[o]) for o in origins],
-        n_train_windows=len(geometry.train_starts(n_points)),
-        n_validation_windows=len(geometry.validation_starts(n_points)),
+        geometry=geometry, features=panel.features, targets=targets,
+        target_index=[panel.features.index(t) for t in targets], id_columns=id_columns(data),
+        time_column=data.get("time_column") or "date",
+        series=[str(s) for s in panel.labels], lengths=lengths.tolist(),
+        n_points=int(offsets[-1]), start=str(panel.stamps[offsets[:-1]].min()),
+        end=str(panel.stamps[offsets[1:] - 1].max()), frequency=_frequency(panel),
+        test_start_at=str(first_test.min()), n_train_windows=0, n_validation_windows=0,
         mean=mean.tolist(), std=std.tolist(),
     )
+    spec = replace(spec, n_train_windows=len(spec.train_windows()),
+                   n_validation_windows=len(spec.validation_windows()))
     logger.info(
-        "windows: lookback %d = %d x %d, horizon %d; %d training and %d validation windows; "
-        "test %s … %s in %d origins",
-        geometry.lookback, geometry.n_seq, geometry.n_steps, geometry.horizon,
-        spec.n_train_windows, spec.n_validation_windows, spec.test_start_at, spec.end,
-        geometry.origins,
+        "windows: %d series, lookback %d = %d x %d, horizon %d; %d training and %d validation "
+        "windows; test from %s in %d origins per series",
+        spec.n_series, geometry.lookback, geometry.n_seq, geometry.n_steps, geometry.horizon,
+        spec.n_train_windows, spec.n_validation_windows, spec.test_start_at, geometry.origins,
     )
     return spec

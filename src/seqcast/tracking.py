@@ -21,8 +21,9 @@ from mlflow.models import Model, infer_signature
 
 import seqcast
 from seqcast.backtest import BASELINES, Evaluation
-from seqcast.models import FAMILIES, family
-from seqcast.plots import plot_forecasts, plot_losses
+from seqcast.models import DEFAULT_SERIES_EMBEDDING, FAMILIES, family, history_shape
+from seqcast.plots import plot_losses, plot_mase_ratios, plot_series_grid
+from seqcast.spec import WindowSpec
 
 logger = logging.getLogger(__name__)
 
@@ -42,24 +43,28 @@ def hyperparameters(build) -> dict[str, object]:
 
 def hyperparameter_names() -> list[str]:
     """Every family's hyperparameters: the shared ``model.*`` columns."""
-    return sorted(set().union(*(hyperparameters(fam.build) for fam in FAMILIES.values())))
+    return sorted(set().union(*(hyperparameters(fam.build) for fam in FAMILIES.values()),
+                              ["series_embedding"]))
 
 
-def run_params(family_name: str, block: dict, spec: dict) -> dict[str, object]:
+def run_params(family_name: str, block: dict, spec: WindowSpec) -> dict[str, object]:
     """Hyperparameters (builder defaults filled in; other families' keys ``n/a``), training
     settings and window settings, under the same keys for every family."""
-    model = {**hyperparameters(family(family_name).build), **block.get("model", {})}
+    model = {**hyperparameters(family(family_name).build),
+             "series_embedding": DEFAULT_SERIES_EMBEDDING, **block.get("model", {})}
     params = {f"model.{k}": model.get(k, NOT_APPLICABLE) for k in hyperparameter_names()}
     params.update({f"training.{k}": v for k, v in block.get("training", {}).items()
                    if k not in OPERATIONAL})
-    params.update({k: spec[k] for k in WINDOW_KEYS})
+    window = spec.geometry.to_params()
+    params.update({k: window[k] for k in WINDOW_KEYS})
     params["family"] = family_name
     return params
 
 
 def family_metrics(metrics: dict, namespace: str) -> dict[str, float]:
     """The family's scores and every baseline's, as ``mase`` … and ``naive_mase`` …."""
-    out = {k: metrics[namespace][k] for k in SCORES}
+    out = {k: metrics[namespace][k] for k in (*SCORES, "mase_median",
+                                               "share_beats_seasonal_naive")}
     for baseline in BASELINES:
         out.update({f"{baseline}_{k}": metrics[baseline][k] for k in SCORES})
     return out
@@ -101,6 +106,13 @@ def _save_keras(path: str, **kwargs) -> None:
     mlflow.keras.save_model(path=path, **kwargs)
 
 
+def example_input(model: keras.Model) -> dict[str, np.ndarray]:
+    """One window of zeros for series code 0, by input name: the logged model's input example
+    (MLflow's Keras flavour takes tensor specs, one per named input)."""
+    return {"history": np.zeros((1, *history_shape(model)), dtype=np.float32),
+            "series": np.zeros(1, np.int32)}
+
+
 def log_keras_model(model: keras.Model, name: str) -> mlflow.models.model.ModelInfo:
     """Log ``model`` as the active run's logged model ``name``, with signature and example.
 
@@ -108,7 +120,7 @@ def log_keras_model(model: keras.Model, name: str) -> mlflow.models.model.ModelI
     pickle is written. The tensorflow flavour would also write
     ``global_custom_objects.cloudpickle``, which ``mlflow.tensorflow.load_model`` unpickles.
     """
-    example = np.zeros((1, *model.input_shape[1:]), dtype=np.float32)
+    example = example_input(model)
     return Model.log(
         artifact_path=None, name=name, flavor=SimpleNamespace(save_model=_save_keras),
         flavor_name="mlflow.keras", model=model,
@@ -118,10 +130,14 @@ def log_keras_model(model: keras.Model, name: str) -> mlflow.models.model.ModelI
 
 
 def family_figures(evaluation: Evaluation, training_record: dict, namespace: str) -> dict:
-    """The family's own plots: its and the baselines' forecasts, and its losses."""
+    """The family's own plots: its and the baselines' forecasts for a few series, its MASE
+    ratios to seasonal naive over every series, and its losses."""
     forecasts = evaluation.forecasts
     rows = forecasts[forecasts["model"].isin([namespace, *BASELINES])]
-    return {"forecasts": plot_forecasts(rows, evaluation.series, evaluation.window_spec),
+    by_series = evaluation.by_series[evaluation.by_series["model"].isin([namespace, *BASELINES])]
+    return {"forecasts": plot_series_grid(rows, evaluation.context, by_series, namespace,
+                                          units=evaluation.units),
+            "mase_ratios": plot_mase_ratios(by_series, [namespace]),
             "losses": plot_losses(training_record)}
 
 
@@ -130,7 +146,8 @@ def log_family_run(namespace: str, block: dict, evaluation: Evaluation, training
     """Log one family as a child of the active run: ``{run_id, model_uri}``."""
     spec = evaluation.window_spec
     tags = {"model_family": block["family"], "namespace": namespace,
-            "dataset": evaluation.dataset, "data_end": spec["end"],
+            "dataset": evaluation.dataset, "data_end": spec.end,
+            "n_series": str(spec.n_series),
             "device": training_record["device"],
             "mlflow.note.content": result_note(evaluation.metrics, [namespace]),
             **{f"training.{k}": str(block.get("training", {}).get(k)) for k in OPERATIONAL}}
@@ -176,12 +193,14 @@ def track_family(evaluation: Evaluation, block: dict, training_record: dict,
 
 def log_run_summary(metrics: dict, window_spec: dict) -> None:
     """Node: the parent run's data summary and every model's and baseline's scores."""
-    mlflow.log_params({
-        "series.n_points": window_spec["n_points"], "series.start": window_spec["start"],
-        "series.end": window_spec["end"], "series.frequency": window_spec["frequency"],
-        "series.features": ",".join(window_spec["features"]),
-        "series.test_start": window_spec["test_start_at"],
-    })
+    spec = WindowSpec.from_dict(window_spec)
+    params = {
+        "series.n_series": spec.n_series, "series.n_points": spec.n_points,
+        "series.start": spec.start, "series.end": spec.end,
+        "series.frequency": spec.frequency, "series.features": ",".join(spec.features),
+        "series.test_start": spec.test_start_at,
+    }
+    mlflow.log_params({k: v for k, v in params.items() if v is not None})
     mlflow.log_metrics({f"{name}_{k}": v for name, scores in metrics.items()
                         for k, v in scores.items()})
     models = [name for name in metrics if name not in BASELINES]

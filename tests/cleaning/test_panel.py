@@ -12,7 +12,6 @@ import pytest
 
 from seqcast.cleaning import DataValidationError
 from seqcast.datasets.raw import RawParquetDataset
-from seqcast.errors import SeqcastError
 from tests.conftest import DATA, WINDOWS, clean_series_with_report, run_kedro, synthetic_raw
 
 PANEL = {**DATA, "id_columns": "id"}
@@ -174,8 +173,9 @@ def test_panel_in_a_kedro_run(project):
     assert panel.groupby("id").size().to_dict() == {"a": 100, "b": 90}
     report = json.loads((project / "data/02_intermediate/ingestion_report.json").read_text())
     assert report["dropped"]["series"][0]["id"] == "short"
-    with pytest.raises(SeqcastError, match="windowing across series is not available yet"):
-        run_kedro(project, ["windowing"], params=params)
+    run_kedro(project, ["windowing"], params=params)
+    spec = json.loads((project / "data/05_model_input/window_spec.json").read_text())
+    assert spec["series"] == ["a", "b"] and spec["lengths"] == [100, 90]
 
 
 def test_parquet_panel_on_a_calendar_grid(tmp_path):

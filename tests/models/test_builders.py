@@ -9,6 +9,7 @@ import pytest
 from seqcast.models import FAMILIES
 from seqcast.models.layers import WindowCentre, WindowNormalization
 from seqcast.tracking import hyperparameter_names, run_params
+from tests.conftest import tiny_spec
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))
@@ -21,11 +22,12 @@ def test_hyperparameters_are_keyword_only(name):
 
 def test_model_columns_are_every_family_s_keyword_arguments():
     assert hyperparameter_names() == ["dropout", "filters", "kernel_size", "layers",
-                                      "pool_size", "units"]
-    spec = {"n_seq": 4, "n_steps": 7, "lookback": 28, "horizon": 7, "season_length": 7,
-            "origins": 8, "validation_origins": 16}
+                                      "pool_size", "series_embedding", "units"]
+    spec = tiny_spec(n_seq=4, n_steps=7, horizon=7, season_length=7, origins=8,
+                     validation_origins=16)
     params = run_params("lstm", {"model": {"units": 8}, "training": {"epochs": 3}}, spec)
     assert params["model.units"] == 8 and params["model.layers"] == 1
+    assert params["model.series_embedding"] == 0 and params["lookback"] == 28
     assert params["model.filters"] == "n/a" and params["training.epochs"] == 3
 
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from keras import layers as kl
 
-from seqcast.models import FAMILIES, build_forecaster, input_shape
+from seqcast.models import FAMILIES, build_forecaster, history_shape, input_shape
 from seqcast.models.layers import FastTimeDistributed, WindowNormalization
+from tests.conftest import tiny_spec
 
 
 @pytest.mark.parametrize(
@@ -41,23 +42,29 @@ def test_window_centre(mode):
     np.testing.assert_allclose(centred + level, x)
 
 
-SPEC = {"n_seq": 2, "n_steps": 4, "lookback": 8, "horizon": 3, "features": ["a", "b"],
-        "target_index": [1], "mean": [10.0, -5.0], "std": [2.0, 4.0]}
+SPEC = tiny_spec()  # two series: target b scaled by (mean, std) -5, 4 and 100, 10
+CODES = np.array([0, 1, 0, 1, 1], np.int32)
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))
-def test_forecaster_saves_and_loads_in_safe_mode(name, tmp_path):
-    trainable, forecaster = build_forecaster(name, SPEC, {"units": 4})
-    assert forecaster.input_shape[1:] == input_shape(name, SPEC)
+@pytest.mark.parametrize("embedding", [0, 3])
+def test_forecaster_saves_and_loads_in_safe_mode(name, embedding, tmp_path):
+    trainable, forecaster = build_forecaster(name, SPEC, {"units": 4,
+                                                          "series_embedding": embedding})
+    assert history_shape(forecaster) == input_shape(name, SPEC)
     x = np.random.default_rng(1).normal(size=(5, *input_shape(name, SPEC))).astype("float32")
-    y = forecaster.predict(x, verbose=0)
+    y = forecaster.predict([x, CODES], verbose=0)
     assert y.shape == (5, 3, 1)
-    # the forecaster is the trainable model de-scaled to the target's units
-    np.testing.assert_allclose(y, trainable.predict(x, verbose=0) * 4.0 - 5.0, rtol=1e-5,
-                               atol=1e-5)
+    # the forecaster is the trainable model de-scaled to each series' own target units
+    scale = np.where(CODES == 0, 4.0, 10.0)[:, None, None]
+    offset = np.where(CODES == 0, -5.0, 100.0)[:, None, None]
+    np.testing.assert_allclose(y, trainable.predict([x, CODES], verbose=0) * scale + offset,
+                               rtol=1e-5, atol=1e-4)
     forecaster.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True, compile=False)
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), y, rtol=1e-6)
+    np.testing.assert_allclose(loaded.predict([x, CODES], verbose=0), y, rtol=1e-6)
+    assert loaded.get_layer("standardise").ids == ["s0", "s1"]
+    assert ("series_embedding" in [layer.name for layer in loaded.layers]) == bool(embedding)
 
 
 def test_last_value_normalisation_makes_forecasts_level_equivariant():
@@ -66,8 +73,10 @@ def test_last_value_normalisation_makes_forecasts_level_equivariant():
     x = np.random.default_rng(2).normal(size=(3, 8, 2)).astype("float32")
     shifted = x.copy()
     shifted[..., 1] += 100.0
-    np.testing.assert_allclose(forecaster.predict(shifted, verbose=0),
-                               forecaster.predict(x, verbose=0) + 100.0, rtol=1e-4, atol=1e-3)
+    codes = np.array([0, 1, 1], np.int32)
+    np.testing.assert_allclose(forecaster.predict([shifted, codes], verbose=0),
+                               forecaster.predict([x, codes], verbose=0) + 100.0, rtol=1e-4,
+                               atol=1e-3)
 
 
 def test_cnn_lstm_rejects_a_kernel_longer_than_a_subsequence():
@@ -76,7 +85,7 @@ def test_cnn_lstm_rejects_a_kernel_longer_than_a_subsequence():
 
 
 def test_lstm_many_to_many_when_horizon_equals_lookback():
-    spec = {**SPEC, "horizon": 8}
+    spec = tiny_spec(horizon=8)
     _, forecaster = build_forecaster("lstm", spec, {"units": 4})
     names = [layer.name for layer in forecaster.layers]
     assert "encoder" not in names and "decoder_0" in names

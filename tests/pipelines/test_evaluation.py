@@ -25,15 +25,23 @@ def test_outputs_are_written(trained_project):
     reporting = trained_project / "data/08_reporting"
     metrics = json.loads((reporting / "metrics.json").read_text())
     assert set(metrics) == NAMES
-    for scores in metrics.values():
-        assert set(scores) == {"mase", "smape", "rmse", "mae"}
+    overall = {"mase", "mase_median", "smape", "rmse", "mae", "n_series",
+               "n_series_mase_undefined"}
+    for name, scores in metrics.items():
+        share = set() if name in ("naive", "seasonal_naive") else {"share_beats_seasonal_naive"}
+        assert set(scores) == overall | share
         assert all(np.isfinite(v) and v >= 0 for v in scores.values())
-    for plot in ("forecasts.png", "losses.png"):
+        assert scores["n_series"] == 1 and scores["mase_median"] == scores["mase"]
+    by_series = pd.read_parquet(reporting / "metrics_by_series.parquet")
+    assert list(by_series.columns) == ["series", "model", "mase", "smape", "rmse", "mae",
+                                       "n_origins"]
+    assert set(by_series["series"]) == {"seattle-weather"} and set(by_series["model"]) == NAMES
+    for plot in ("forecasts.png", "losses.png", "mase_ratios.png"):
         assert (reporting / plot).stat().st_size > 10_000
     forecasts = pd.read_csv(trained_project / "data/07_model_output/backtest_forecasts.csv",
                             parse_dates=["timestamp", "origin"])
     assert set(forecasts["model"]) == NAMES
-    assert list(forecasts.columns) == ["timestamp", "origin", "model", "target", "step",
+    assert list(forecasts.columns) == ["series", "timestamp", "origin", "model", "target", "step",
                                        "forecast", "actual"]
     assert len(forecasts) == 4 * 8 * 7  # models × origins × horizon
     # every forecast lies after its origin, inside the test period, from the same origins
@@ -96,7 +104,7 @@ def test_children_carry_the_same_keys(runs, trained_project):
         assert child["metrics.best_val_loss"] == pytest.approx(min(m.value for m in history))
         assert child["metrics.mase"] == pytest.approx(metrics[child["tags.namespace"]]["mase"])
         artifacts = {a.path for a in client.list_artifacts(child["run_id"])}
-        assert {"forecasts.png", "losses.png"} <= artifacts
+        assert {"forecasts.png", "losses.png", "mase_ratios.png"} <= artifacts
         models = mlflow.search_logged_models(filter_string=f"source_run_id='{child['run_id']}'",
                                              output_format="list")
         assert len(models) == 1 and models[0].name == child["tags.namespace"]  # not "model"

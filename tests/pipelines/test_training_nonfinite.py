@@ -35,15 +35,17 @@ def test_a_scaling_statistic_float32_cannot_hold_is_refused_before_training(seri
 
 def test_a_zero_std_is_refused(series):
     spec = make_window_spec(series, DATA, WINDOWS).to_dict()
-    with pytest.raises(NonFiniteError, match="std of feature 'temp' is 0.0"):
-        train_model(series, {**spec, "std": [spec["std"][0], 0.0]}, "lstm", MODEL, TRAINING)
+    with pytest.raises(NonFiniteError, match="std of feature 'temp' in series series is 0.0"):
+        train_model(series, {**spec, "std": [[spec["std"][0][0], 0.0]]}, "lstm", MODEL,
+                    TRAINING)
 
 
 def test_validation_values_that_overflow_the_loss_stop_training(series):
     # training rows only: finite statistics
     spec = make_window_spec(series, DATA, WINDOWS).to_dict()
     spoilt = series.copy()
-    spoilt.iloc[spec["validation_start"] + 3, 0] = 3e38  # fits float32; its square does not
+    validation_start = spec["lengths"][0] - (spec["origins"] + spec["validation_origins"]) * 7
+    spoilt.iloc[validation_start + 3, 0] = 3e38  # fits float32; its square does not
     with pytest.raises(NonFiniteError, match=r"lstm: the validation loss became inf at epoch 1"):
         train_model(spoilt, spec, "lstm", MODEL, TRAINING)
 
@@ -62,7 +64,8 @@ def test_the_training_pipeline_saves_no_model_from_overflowing_data(project):
     path = project / "data/02_intermediate/series.parquet"
     spec = pd.read_json(project / "data/05_model_input/window_spec.json", typ="series")
     spoilt = pd.read_parquet(path)
-    spoilt.iloc[int(spec["validation_start"]) + 3, spec["target_index"][0]] = 3e38
+    validation_start = spec["lengths"][0] - (spec["origins"] + spec["validation_origins"]) * 7
+    spoilt.iloc[validation_start + 3, spec["target_index"][0]] = 3e38
     spoilt.to_parquet(path)
     with pytest.raises(Exception, match="validation loss became inf") as error:
         run_kedro(project, ["training"], params=FAST, namespaces=["lstm"])

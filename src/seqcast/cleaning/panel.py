@@ -19,7 +19,6 @@ from pandas.tseries.frequencies import to_offset
 from seqcast.cleaning import checks, grid, timestamps
 from seqcast.cleaning.checks import DataValidationError, as_list
 from seqcast.cleaning.ids import SeriesIds
-from seqcast.errors import SeqcastError
 from seqcast.windows import WindowGeometry
 
 logger = logging.getLogger(__name__)
@@ -28,16 +27,6 @@ logger = logging.getLogger(__name__)
 def id_columns(data: dict) -> list[str]:
     """``params:data.id_columns`` as a list; empty: the file is one series."""
     return as_list(data.get("id_columns"))
-
-
-def refuse_panel(data: dict) -> None:
-    """For the stages that take one series only: refuse a panel clearly."""
-    if id_columns(data):
-        raise SeqcastError(
-            f"params:data.id_columns={id_columns(data)}: panels are ingested (series in long "
-            "format), but windowing across series is not available yet; set "
-            "data.id_columns: null and ingest one series"
-        )
 
 
 def _read(raw: pd.DataFrame, data: dict, where: str):

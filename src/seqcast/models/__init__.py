@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+import pandas as pd
 from keras import layers as kl
 
 from seqcast.errors import ModelConfigError
+from seqcast.spec import WindowSpec
 
 from .cnn_lstm import build_cnn_lstm
-from .layers import FastTimeDistributed, Rescale, RestoreLevel, WindowNormalization
+from .layers import FastTimeDistributed, Rescale, RestoreLevel, SeriesScaling, WindowNormalization
 from .lstm import build_lstm
 
 
@@ -30,6 +32,8 @@ class Family:
 
 # The best window-local normalisation across the series measured (README, "Accuracy").
 DEFAULT_NORMALIZATION = "mean"
+# Channels of the learned per-series embedding; 0: none (README, "Panels").
+DEFAULT_SERIES_EMBEDDING = 0
 
 FAMILIES: dict[str, Family] = {
     "cnn_lstm": Family(build_cnn_lstm, nested=True),
@@ -46,55 +50,108 @@ def family(name: str) -> Family:
     return FAMILIES[name]
 
 
-def input_shape(name: str, spec: dict) -> tuple[int, ...]:
-    n_features = len(spec["features"])
+def input_shape(name: str, spec: WindowSpec) -> tuple[int, ...]:
+    n_features = len(spec.features)
     if family(name).nested:
-        return (spec["n_seq"], spec["n_steps"], n_features)
-    return (spec["lookback"], n_features)
+        return (spec.geometry.n_seq, spec.geometry.n_steps, n_features)
+    return (spec.lookback, n_features)
 
 
-def build_forecaster(
-    name: str, spec: dict, hyperparameters: dict, normalization: str = DEFAULT_NORMALIZATION
-) -> tuple[keras.Model, keras.Model]:
-    """``(trainable, forecaster)`` sharing one set of weights.
+def history_shape(model: keras.Model) -> tuple[int, ...]:
+    """A forecaster's history input without the batch axis (its other input: series codes)."""
+    return tuple(model.inputs[0].shape[1:])
 
-    Both take raw history in the family's layout. ``trainable`` outputs standardised targets
-    (the loss compares like with like across targets); ``forecaster`` adds the de-scaling, so
-    ``forecaster.predict(raw history)`` is in the targets' units and needs nothing else.
-    Inside: per-feature standardisation with training statistics, then window-local centring
-    (``normalization``), the family's network, and the level restored.
-    """
-    shape = input_shape(name, spec)
-    lookback, n_features = spec["lookback"], len(spec["features"])
-    target_index = spec["target_index"]
-    mean, std = np.asarray(spec["mean"]), np.asarray(spec["std"])
-    history = keras.Input(shape=shape, name="history")
-    # Scaling stays float32 under mixed precision: raw values can overflow float16.
-    x = kl.Normalization(mean=mean, variance=std**2, dtype="float32", name="standardise")(history)
+
+def series_ids(model: keras.Model) -> list[str]:
+    """The series a forecaster was trained on, in the order of their codes."""
+    return list(model.get_layer("standardise").ids)
+
+
+class UnknownSeriesError(ModelConfigError):
+    """The data has series the model was not trained on."""
+
+
+def series_codes(model: keras.Model, labels) -> np.ndarray:
+    """The model's codes of the series ``labels``; refused, by name, for series it has never
+    seen (their scaling statistics and embedding would be missing)."""
+    known = pd.Index(series_ids(model))
+    codes = known.get_indexer([str(label) for label in labels])
+    if (codes < 0).any():
+        unknown = [str(label) for label, c in zip(labels, codes, strict=True) if c < 0]
+        raise UnknownSeriesError(
+            f"model {model.name!r} was trained on {len(known)} series and has never seen "
+            f"{len(unknown)} of these, e.g. {unknown[:3]}; retrain on data that includes them, "
+            "or leave them out (params:forecast.ids)")
+    return codes.astype(np.int32)
+
+
+def _series_features(history, series, spec: WindowSpec, normalization: str, width: int):
+    """``history`` centred per window, with a learned per-series embedding of ``width``
+    channels appended at every step when ``width`` > 0 (``model.series_embedding``)."""
+    lookback, n_features = spec.lookback, len(spec.features)
+    x = SeriesScaling(spec.n_series, n_features, ids=spec.series, name="standardise")(
+        [history, series])
     x = kl.Reshape((lookback, n_features), dtype="float32")(x)
     centred, level = WindowNormalization(normalization, dtype="float32",
                                          name="window_normalization")(x)
+    if width:
+        embedded = kl.Embedding(spec.n_series, width, name="series_embedding")(series)
+        centred = kl.Concatenate(axis=-1, dtype="float32")(
+            [centred, kl.RepeatVector(lookback, dtype="float32")(embedded)])
+    return centred, level
+
+
+def build_forecaster(name: str, spec: WindowSpec, hyperparameters: dict,
+                     normalization: str = DEFAULT_NORMALIZATION
+                     ) -> tuple[keras.Model, keras.Model]:
+    """``(trainable, forecaster)`` sharing one set of weights.
+
+    Both take ``[history, series]``: raw history in the family's layout and each row's series
+    code. ``trainable`` outputs standardised targets (the loss compares like with like
+    across series and targets); ``forecaster`` adds the de-scaling, so
+    ``forecaster.predict([history, codes])`` is in each series' own units and needs nothing
+    else. Inside: per-series standardisation with each series' training statistics, then
+    window-local centring (``normalization``), an optional learned series embedding
+    (``hyperparameters["series_embedding"]`` channels, 0: none), the family's network, and
+    the level restored.
+    """
+    hyperparameters = dict(hyperparameters)
+    width = int(hyperparameters.pop("series_embedding", DEFAULT_SERIES_EMBEDDING) or 0)
+    shape = input_shape(name, spec)
+    target_index = spec.target_index
+    history = keras.Input(shape=shape, name="history")
+    series = keras.Input(shape=(), dtype="int32", name="series")
+    centred, level = _series_features(history, series, spec, normalization, width)
     if family(name).nested:
-        centred = kl.Reshape(shape, dtype="float32")(centred)
-    out = family(name).build(centred, spec["horizon"], len(target_index), **hyperparameters)
+        centred = kl.Reshape((*shape[:-1], centred.shape[-1]), dtype="float32")(centred)
+    out = family(name).build(centred, spec.horizon, len(target_index), **hyperparameters)
     out = RestoreLevel(target_index, dtype="float32", name="restore_level")(
         [kl.Activation("linear", dtype="float32")(out), level]
     )
-    trainable = keras.Model(history, out, name=f"{name}_standardised")
-    forecast = Rescale(std[target_index].tolist(), mean[target_index].tolist(), name="to_units")(
-        out
-    )
-    return trainable, keras.Model(history, forecast, name=name)
+    trainable = keras.Model([history, series], out, name=f"{name}_standardised")
+    forecast = SeriesScaling(spec.n_series, len(target_index), inverse=True, name="to_units")(
+        [out, series])
+    forecaster = keras.Model([history, series], forecast, name=name)
+    mean, std = np.asarray(spec.mean), np.asarray(spec.std)
+    forecaster.get_layer("standardise").set_weights([mean, std])
+    forecaster.get_layer("to_units").set_weights([mean[:, target_index], std[:, target_index]])
+    return trainable, forecaster
 
 
 __all__ = [
     "DEFAULT_NORMALIZATION",
     "FAMILIES",
+    "DEFAULT_SERIES_EMBEDDING",
     "FastTimeDistributed",
     "Rescale",
     "RestoreLevel",
+    "SeriesScaling",
+    "UnknownSeriesError",
     "WindowNormalization",
     "build_forecaster",
     "family",
+    "history_shape",
     "input_shape",
+    "series_codes",
+    "series_ids",
 ]

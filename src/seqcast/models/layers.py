@@ -111,3 +111,45 @@ class Rescale(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale, "offset": self.offset}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SeriesScaling(keras.layers.Layer):
+    """Per-series standardisation with each series' training statistics: ``(x - mean) / std``
+    of the row's series, or its inverse (``inverse=True``: standardised targets back to the
+    series' own units).
+
+    Inputs ``[x, series]``: ``x`` ``(batch, …, n_columns)``, ``series`` ``(batch,)`` codes.
+    The statistics are non-trainable weights, so the saved model carries them; ``ids`` (the
+    series label of each code) lets inference map its data's series onto the codes.
+    """
+
+    def __init__(self, n_series: int, n_columns: int, inverse: bool = False,
+                 ids: list[str] | None = None, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # raw values can overflow float16
+        super().__init__(**kwargs)
+        self.n_series, self.n_columns, self.inverse = int(n_series), int(n_columns), inverse
+        self.ids = None if ids is None else [str(i) for i in ids]
+
+    def build(self, input_shape):
+        shape = (self.n_series, self.n_columns)
+        self.mean = self.add_weight(shape=shape, initializer="zeros", trainable=False,
+                                    name="mean")
+        self.std = self.add_weight(shape=shape, initializer="ones", trainable=False, name="std")
+        self.built = True
+
+    def call(self, inputs):
+        x, series = inputs
+        x = ops.cast(x, "float32")
+        codes = ops.reshape(ops.cast(series, "int32"), (-1,))
+        shape = (-1, *([1] * (len(x.shape) - 2)), self.n_columns)
+        mean = ops.reshape(ops.take(self.mean, codes, axis=0), shape)
+        std = ops.reshape(ops.take(self.std, codes, axis=0), shape)
+        return x * std + mean if self.inverse else (x - mean) / std
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "n_series": self.n_series, "n_columns": self.n_columns,
+                "inverse": self.inverse, "ids": self.ids}

@@ -3,11 +3,11 @@
 from kedro.pipeline import Node, Pipeline
 
 from seqcast.models import FAMILIES
-from seqcast.plots import plot_forecasts, plot_losses
+from seqcast.plots import plot_losses
 from seqcast.tracking import log_run_summary, track_family
 from seqcast.wiring import for_namespace
 
-from .nodes import evaluate_all
+from .nodes import evaluate_all, plot_evaluation
 
 
 def tracking_node(namespace: str) -> Node:
@@ -30,15 +30,11 @@ def create_pipeline(**kwargs) -> Pipeline:
                 evaluate_all,
                 inputs=["series", "window_spec", "params:data",
                         *(f"{ns}.backtest" for ns in FAMILIES)],
-                outputs=["metrics", "backtest_forecasts", "evaluation"],
+                outputs=["metrics", "backtest_forecasts", "metrics_by_series", "evaluation"],
                 name="evaluate",
             ),
-            Node(
-                plot_forecasts,
-                inputs=["backtest_forecasts", "series", "window_spec"],
-                outputs="forecast_plot",
-                name="plot_forecasts",
-            ),
+            Node(plot_evaluation, inputs="evaluation",
+                 outputs=["forecast_plot", "mase_ratio_plot"], name="plot_forecasts"),
             Node(
                 plot_losses,
                 inputs=[f"{ns}.training_record" for ns in FAMILIES],

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from seqcast.cleaning import refuse_panel
 from seqcast.spec import make_window_spec
 
 
 def window_spec(series: pd.DataFrame, data: dict, windows: dict) -> dict:
     """The JSON form of :func:`seqcast.spec.make_window_spec` (``window_spec.json``)."""
-    refuse_panel(data)
     return make_window_spec(series, data, windows).to_dict()
