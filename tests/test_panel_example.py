@@ -6,8 +6,9 @@ import json
 import shutil
 
 import pandas as pd
+import pytest
 
-from tests.conftest import ROOT, run_kedro
+from tests.conftest import FAST, ROOT, run_kedro
 
 PANEL_CSV = "data/01_raw/unemployment-across-industries.csv"
 MONTHS = pd.date_range("2000-01-01", "2010-02-01", freq="MS")
@@ -53,3 +54,41 @@ def test_panel_windows_fit_the_series_and_the_base_models():
     history = keras.Input((geometry.n_seq, geometry.n_steps, 2))
     head = build_cnn_lstm(history, geometry.horizon, 1, **params["cnn_lstm"]["model"])
     assert tuple(head.shape) == (None, geometry.horizon, 1)
+
+
+@pytest.mark.slow
+def test_panel_retrains_and_forecasts_every_series(project):
+    """End to end on the shipped panel: per-series scores, one model per family, a forecast
+    for every series (or the chosen ones) in long format with the id column."""
+    shutil.copy(ROOT / PANEL_CSV, project / PANEL_CSV)
+    run_kedro(project, ["retrain"], env="panel", params=FAST)
+    reporting = project / "data/08_reporting"
+    by_series = pd.read_parquet(reporting / "metrics_by_series.parquet")
+    assert by_series.groupby("model")["series"].nunique().to_dict() == {
+        "cnn_lstm": 14, "lstm": 14, "naive": 14, "seasonal_naive": 14}
+    assert by_series["n_origins"].eq(4).all()
+    metrics = json.loads((reporting / "metrics.json").read_text())
+    for name in ("cnn_lstm", "lstm"):
+        defined = by_series[by_series["model"] == name]["mase"]
+        assert metrics[name]["mase"] == pytest.approx(defined.mean())
+        assert metrics[name]["mase_median"] == pytest.approx(defined.median())
+        assert metrics[name]["n_series"] == 14
+    decisions = json.loads((reporting / "retrain_decisions.json").read_text())
+    assert {d["decision"] for d in decisions} == {"promoted"}
+
+    run_kedro(project, ["forecast"], env="panel")
+    forecast = pd.read_csv(project / "data/07_model_output/forecast.csv",
+                           parse_dates=["timestamp", "origin"])
+    assert list(forecast.columns[:3]) == ["industry", "timestamp", "target"]
+    assert forecast.groupby("industry").size().eq(6).all() and forecast["industry"].nunique() == 14
+    assert (forecast["origin"] == pd.Timestamp("2010-02-01")).all()
+    assert forecast["timestamp"].min() == pd.Timestamp("2010-03-01")
+    assert forecast["forecast"].between(0, 40).all()  # unemployment rates, in percent
+
+    run_kedro(project, ["forecast"], env="panel",
+              params={"forecast": {"ids": ["Manufacturing", "Finance"]}})
+    chosen = pd.read_csv(project / "data/07_model_output/forecast.csv")
+    assert sorted(chosen["industry"].unique()) == ["Finance", "Manufacturing"]
+    with pytest.raises(Exception, match="not in the data"):
+        run_kedro(project, ["forecast"], env="panel",
+                  params={"forecast": {"ids": ["Astrology"]}})

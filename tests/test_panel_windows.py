@@ -85,9 +85,11 @@ def test_the_tf_feed_gives_each_window_its_series_code(panel):
     stream = WindowStream(values, spec.train_windows(), spec.lookback, spec.horizon, [0],
                           batch_size=32, shuffle=True, seed=1, target_scale=spec.target_scale())
     codes = spec.panel(series).codes()
-    seen = 0
+    seen, first_codes = 0, None
     for (xt, ct), yt in stream.dataset():
         x, c, y = xt.numpy(), ct.numpy(), yt.numpy()
+        if seen == 0:
+            first_codes = c
         for i in range(len(x)):
             start = int(np.flatnonzero(values[:, 0] == x[i, 0, 0])[0])
             assert codes[start] == c[i]
@@ -97,6 +99,7 @@ def test_the_tf_feed_gives_each_window_its_series_code(panel):
             np.testing.assert_allclose(y[i], expected, rtol=1e-5, atol=1e-6)
         seen += len(x)
     assert seen == spec.n_train_windows and len(set(codes)) == 4
+    assert len(np.unique(first_codes)) > 1  # one batch mixes series
 
 
 def test_scaling_comes_from_each_series_training_rows_only(panel):

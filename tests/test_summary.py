@@ -30,3 +30,12 @@ def test_decisions_and_forecast_lines():
                              "origin": ["2015-12-31"], "forecast": [1.0]})
     (line,) = summary.forecast_lines(forecast, "data/07_model_output/forecast.csv")
     assert "seqcast-lstm version 3" in line and line.endswith("forecast.csv")
+
+
+def test_a_panel_says_on_how_many_series_each_model_beats_seasonal_naive():
+    panel = {name: {**scores, "n_series": 14} for name, scores in METRICS.items()}
+    panel["cnn_lstm"]["share_beats_seasonal_naive"] = 0.5
+    panel["lstm"]["share_beats_seasonal_naive"] = 0.25
+    lines = summary.score_lines(panel)
+    assert lines[1].endswith("beats seasonal naive on 50% of 14 series")
+    assert lines[2].endswith("beats seasonal naive on 25% of 14 series")

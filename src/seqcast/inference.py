@@ -89,9 +89,11 @@ def forecast_next(series: pd.DataFrame, data: dict, forecast: dict) -> pd.DataFr
     codes = chosen(panel, forecast)
     short = np.flatnonzero(panel.lengths[codes] < lookback)
     if len(short):
+        code = codes[short[0]]
+        where = data.get("path", "series") + (
+            f", series {panel.labels[code]}" if panel.ids.shape[1] else "")
         raise registry.ModelMismatchError(
-            f"{data.get('path', 'series')}: series {panel.labels[codes[short[0]]]} has "
-            f"{panel.lengths[codes[short[0]]]} points, but {name} needs the last {lookback} to "
+            f"{where}: {panel.lengths[code]} points, but {name} needs the last {lookback} to "
             f"forecast (version {version.version}, alias '{registry.CHAMPION}')")
     try:
         known = series_codes(model, panel.labels[codes])

@@ -14,6 +14,9 @@ def score_lines(metrics: dict) -> list[str]:
         if name in BASELINES:
             continue
         verdict = "LOSES to a baseline" if scores["mase"] > best else "beats both baselines"
+        if scores.get("n_series", 1) > 1:  # a panel: MASE is a mean over series
+            verdict += (f"; beats seasonal naive on {scores['share_beats_seasonal_naive']:.0%} "
+                        f"of {scores['n_series']} series")
         lines.append(f"{name:<16} {scores['mase']:>7.3f}  {verdict}")
     return lines
 
@@ -34,7 +37,7 @@ def forecast_lines(forecast, path: str) -> list[str]:
     """The forecast file and the model it came from."""
     first = forecast.iloc[0]
     return [f"forecast: {len(forecast)} rows from {first['model']} version {first['version']} "
-            f"after {first['origin']} -> {path}"]
+            f"after {forecast['origin'].max()} -> {path}"]
 
 
 def run_lines(run_name: str | None, run_id: str | None) -> list[str]:

@@ -1,9 +1,10 @@
-"""Window geometry and streamed windows, shared by every pipeline.
+"""Window geometry, shared by every pipeline.
 
-A window starting at index ``s`` has inputs ``s … s+lookback-1`` and targets
-``s+lookback … s+lookback+horizon-1``; its origin is ``s+lookback-1``. Windows are never
-materialised as an ``N × lookback`` array: each batch is one gather from a zero-copy strided
-view of the flat series, so memory grows with the series, not with series × lookback.
+A window starting at index ``s`` of a series has inputs ``s … s+lookback-1`` and targets
+``s+lookback … s+lookback+horizon-1``; its origin is ``s+lookback-1``. The geometry's methods
+take a series length, or an array of lengths (one per series of a panel). Windows are never
+materialised as an ``N × lookback`` array: :mod:`seqcast.stream` cuts each batch with one
+gather from :func:`window_view`, a zero-copy strided view of the flat panel.
 """
 
 from __future__ import annotations
