@@ -138,3 +138,27 @@ def test_bad_csv_run_prints_a_few_lines(bad_csv):
     assert verbose.returncode == 1
     assert "Traceback (most recent call last)" in verbose.stderr
     assert "DataValidationError" in verbose.stderr and MESSAGE in verbose.stderr
+
+
+def test_a_missing_environment_is_a_known_failure_naming_those_there_are(project):
+    (project / "conf" / "plant").mkdir()
+    result = invoke("--env", "nosuch")
+    assert result.exit_code == 1
+    assert "there is no folder conf/nosuch" in result.stderr
+    assert "Environments in conf: local, plant (and base" in result.stderr
+
+
+@pytest.mark.slow
+def test_kedro_run_with_a_missing_environment_stops_before_tracking(project):
+    """The real command line, tracking left to mlflow.yml: nothing is tracked anywhere."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MLFLOW_TRACKING_URI", "KEDRO_ENV", "SEQCAST_TRACEBACK")}
+    done = subprocess.run([sys.executable, "-m", "kedro", "run", "--env", "nosuch"],
+                          cwd=project, env=env, capture_output=True, text=True, check=False,
+                          timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    error = done.stderr.splitlines()[-2]
+    assert error.startswith("Error: the configuration environment 'nosuch' does not exist: "
+                            "there is no folder conf/nosuch. Environments in conf: local"), error
+    assert "Traceback" not in done.stderr
+    assert not (project / "mlruns").exists() and not (project / "mlflow.db").exists()

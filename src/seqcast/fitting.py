@@ -238,7 +238,7 @@ def fit_family(series: pd.DataFrame, spec: dict, family_name: str, model: dict,
         "training %s on %s: %d parameters, %d training / %d validation windows",
         family_name, device, trainable.count_params(), len(train.starts), len(validation.starts),
     )
-    if xla and first < epochs:
+    if xla and trainable.jit_compile is True and first < epochs:  # Keras may have refused it
         logger.info("compiling %s with XLA, the first epoch takes longer", family_name)
     started = time.perf_counter()
     if first < epochs and not progress.stopped:
