@@ -113,3 +113,10 @@ def test_routine_records_are_left_out_and_nothing_else():
     assert routine.filter(record("kedro.runner.sequential_runner",
                                  "Pipeline execution completed successfully in 1.0 sec."))
     assert routine.filter(record("kedro.pipeline.node", "Running node: %s", logging.WARNING))
+
+
+def test_a_line_repeating_the_one_before_is_left_out():
+    routine, closed = RoutineRecords(), "The run 'abc' was closed because of an error"
+    name = "kedro_mlflow.framework.hooks.mlflow_hook"
+    assert [routine.filter(record(name, m)) for m in (closed, closed, "other", closed)] == [
+        True, False, True, True]

@@ -39,10 +39,19 @@ LOGGERS = ("kedro.pipeline.node", "kedro.runner.sequential_runner", "kedro.runne
 
 
 class RoutineRecords(logging.Filter):
-    """Drop the INFO records that ``ROUTINE`` matches."""
+    """Drop the INFO records that ``ROUTINE`` matches, and one that repeats its logger's line
+    before it (kedro-mlflow closes its run once per stacked copy, saying so each time)."""
+
+    def __init__(self):
+        super().__init__()
+        self.last = ""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno != logging.INFO or ROUTINE.match(str(record.msg)) is None
+        if record.levelno != logging.INFO:
+            return True
+        line, before = record.getMessage(), self.last
+        self.last = line
+        return ROUTINE.match(str(record.msg)) is None and line != before
 
 
 def leave_out_routine_records() -> None:
