@@ -213,7 +213,7 @@ def test_a_run_killed_during_training_is_marked_killed_at_the_next_start(project
                             "--params", slow], cwd=project, env=environment(),
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = ""
-    while "Epoch 2/500" not in output:
+    while "cnn_lstm epoch 1/500:" not in output:
         line = job.stdout.readline()
         assert line, output[-3000:]
         output += line

@@ -1,16 +1,20 @@
-"""Keras callbacks of :func:`seqcast.fitting.fit_family`: stop on a non-finite loss, and keep
-the losses, the early-stopping state and a backup after every epoch."""
+"""Keras callbacks of :func:`seqcast.fitting.fit_family`: stop on a non-finite loss, keep
+the losses, the early-stopping state and a backup after every epoch, and log one line per epoch."""
 
 from __future__ import annotations
 
+import logging
 import math
 import socket
+import time
 
 import keras
 import numpy as np
 
 from seqcast.errors import SeqcastError
 from seqcast.resume import Backup
+
+logger = logging.getLogger(__name__)
 
 
 class NonFiniteError(SeqcastError, ArithmeticError):
@@ -85,3 +89,53 @@ class Progress(keras.callbacks.Callback):
     def restore_best(self) -> None:
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+
+def duration(seconds: float) -> str:
+    """``4.2s``, ``3m05s``, ``1h02m``: short enough for a log line."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    return f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+class EpochLog(keras.callbacks.Callback):
+    """One log line per epoch: losses, the family's elapsed time and its ETA.
+
+    The ETA is the epochs left times the mean epoch time, an upper bound ("at most") since
+    early stopping may end the family sooner. The first epoch of a process carries the one-off
+    tracing (and XLA compile), so the mean leaves it out. Put it after :class:`Progress`,
+    whose early stop it reports.
+    """
+
+    def __init__(self, family_name: str, epochs: int):
+        super().__init__()
+        self.family_name, self.epochs = family_name, epochs
+        self.started = self.epoch_started = 0.0
+        self.times: list[float] = []
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.perf_counter()
+        self.times.append(now - self.epoch_started)
+        logs = logs or {}
+        left = self.epochs - (epoch + 1)
+        if self.model.stop_training:
+            outlook = "stopping early: val_loss has not improved"
+        elif left == 0:
+            outlook = "last epoch"
+        elif len(self.times) == 1:
+            outlook = "ETA from the next epoch on (this one includes the set-up)"
+        else:
+            timed = self.times[1:]
+            outlook = f"ETA at most {duration(left * sum(timed) / len(timed))}"
+        logger.info("%s epoch %d/%d: loss %.4f, val_loss %.4f, elapsed %s, %s",
+                    self.family_name, epoch + 1, self.epochs, logs.get("loss", math.nan),
+                    logs.get("val_loss", math.nan), duration(now - self.started), outlook)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 
 import click
 from kedro.framework.cli.project import run as kedro_run
+from kedro.framework.project import settings
+from kedro.utils import find_kedro_project
 from mlflow.exceptions import MlflowException
 
 from seqcast.errors import SeqcastError
@@ -50,6 +53,34 @@ def known_failure(error: BaseException) -> str | None:
     return None
 
 
+class ConfigEnvError(SeqcastError, ValueError):
+    """``--env`` (or ``KEDRO_ENV``) names a folder that the configuration does not have."""
+
+
+def check_env(env: str | None, conf_source: str | None) -> None:
+    """Refuse a configuration environment without a folder, naming those there are.
+
+    Kedro would read base alone, and kedro-mlflow, finding no ``mlflow.yml`` for it, would
+    track into a file store of its own (``mlruns/``) that MLflow 3 then refuses.
+    """
+    env = env or os.environ.get("KEDRO_ENV")
+    project = find_kedro_project(Path.cwd())
+    if not env or project is None:
+        return
+    source = Path(conf_source) if conf_source else project / settings.CONF_SOURCE
+    if not source.is_dir() or (source / env).is_dir():
+        return  # a packaged (zip, tar.gz) configuration: Kedro itself reads it
+    where = source.relative_to(project) if source.is_relative_to(project) else source
+    base = settings.CONFIG_LOADER_ARGS.get("base_env", "base")  # read by every run
+    envs = sorted(p.name for p in source.iterdir()
+                  if p.is_dir() and p.name != base and not p.name.startswith("."))
+    raise ConfigEnvError(
+        f"the configuration environment {env!r} does not exist: there is no folder "
+        f"{where / env}. Environments in {where}: {', '.join(envs) or 'none'} (and {base}, "
+        f"read by every run); pass one of them to --env (or KEDRO_ENV), or create {where / env}/"
+    )
+
+
 def _show_traceback(verbose: bool) -> bool:
     return verbose or os.environ.get(TRACEBACK_VARIABLE, "") not in ("", "0")
 
@@ -69,6 +100,7 @@ def cli():
 def run(verbose: bool, **options):
     """Kedro's ``run``; a known failure ends it with its message and exit status 1."""
     try:
+        check_env(options.get("env"), options.get("conf_source"))
         return kedro_run.callback(**options)
     except Exception as error:
         known = known_failure(error)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from seqcast.callbacks import NonFiniteError, Progress, StopOnNonFinite
+from seqcast.callbacks import EpochLog, NonFiniteError, Progress, StopOnNonFinite
 from seqcast.errors import SeqcastError
 from seqcast.models import DEFAULT_NORMALIZATION, build_forecaster, family
 from seqcast.resume import Backup, fingerprint
@@ -243,13 +243,17 @@ def fit_family(series: pd.DataFrame, spec: WindowSpec | dict, family_name: str, 
         "training %s on %s: %d parameters, %d training / %d validation windows",
         family_name, device, trainable.count_params(), train.n_windows, validation.n_windows,
     )
+    if xla and trainable.jit_compile is True and first < epochs:  # Keras may have refused it
+        logger.info("compiling %s with XLA, the first epoch takes longer", family_name)
     started = time.perf_counter()
     if first < epochs and not progress.stopped:
         trainable.fit(
             train.dataset(first, epochs), validation_data=validation.dataset(),
-            steps_per_epoch=len(train), epochs=epochs, initial_epoch=first, verbose=2,
+            steps_per_epoch=len(train), epochs=epochs, initial_epoch=first,
+            verbose=0,  # EpochLog writes one line per epoch through logging instead
             shuffle=False,  # the feed shuffles per (seed, epoch)
-            callbacks=[StopOnNonFinite(family_name, float(training["learning_rate"])), progress],
+            callbacks=[StopOnNonFinite(family_name, float(training["learning_rate"])), progress,
+                       EpochLog(family_name, epochs)],
         )
     seconds = time.perf_counter() - started
     progress.restore_best()

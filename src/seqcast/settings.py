@@ -2,15 +2,35 @@
 
 import os
 
-from seqcast.config import ConfigLoader
-from seqcast.hooks import RunLock, RunProvenance, RunSummary, TrackingServerCheck
+# Kedro reads this module before anything imports TensorFlow: its C++ log level must be set
+# before then. At the default, every run prints TensorFlow's probe for a CUDA driver on a
+# machine without one (`cuInit` failed), CPU-instruction and XLA-service notes, and a tf.data
+# graph attribute notice on every fit and predict: nothing to act on, nothing a run can
+# change. Real failures still raise; `TF_CPP_MIN_LOG_LEVEL=0 kedro run` shows these lines.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from seqcast.config import ConfigLoader  # noqa: E402  (after the settings above)
+from seqcast.console import (  # noqa: E402
+    NodeProgress,
+    hide_unhinted_model_warning,
+    leave_out_routine_records,
+)
+from seqcast.hooks import (  # noqa: E402
+    RunLock,
+    RunProvenance,
+    RunSummary,
+    TrackingServerCheck,
+)
 
 # Bound MLflow's HTTP retries (default: 7 retries with backoff, minutes against a dead server).
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 
-HOOKS = (TrackingServerCheck(), RunLock(), RunProvenance(), RunSummary())
+hide_unhinted_model_warning()  # kedro-mlflow's import sets it off; nothing a user can change
+leave_out_routine_records()  # Kedro's and kedro-mlflow's lines that repeat another one
+
+HOOKS = (TrackingServerCheck(), RunLock(), NodeProgress(), RunProvenance(), RunSummary())
 
 
 def _env_or(name: str, default: str | None = None) -> str | None:

@@ -101,8 +101,9 @@ def requirements() -> list[str]:
 
 def _save_keras(path: str, **kwargs) -> None:
     # mlflow.keras.save_model writes the input example before it creates the model's folder
-    # (MLflow 3.17); create it first.
+    # (MLflow 3.17); create it first. Model.log hands on its own options, which it has read.
     os.makedirs(path, exist_ok=True)
+    kwargs.pop("validate_serving_input", None)
     mlflow.keras.save_model(path=path, **kwargs)
 
 
@@ -121,11 +122,15 @@ def log_keras_model(model: keras.Model, name: str) -> mlflow.models.model.ModelI
     ``global_custom_objects.cloudpickle``, which ``mlflow.tensorflow.load_model`` unpickles.
     """
     example = example_input(model)
+    # A direct call, not `predict`: each `predict` on a new model traces a new function, and
+    # a few in one process make TensorFlow warn of "excessive retracing". MLflow's check of
+    # the serving input (reload, then `predict` with a progress bar) is left out: the model
+    # was checked for finite forecasts before it was saved, and it loads with safe_mode.
+    forecast = np.asarray(model(example, training=False))
     return Model.log(
         artifact_path=None, name=name, flavor=SimpleNamespace(save_model=_save_keras),
-        flavor_name="mlflow.keras", model=model,
-        signature=infer_signature(example, model.predict(example, verbose=0)),
-        input_example=example, pip_requirements=requirements(),
+        flavor_name="mlflow.keras", model=model, signature=infer_signature(example, forecast),
+        input_example=example, pip_requirements=requirements(), validate_serving_input=False,
     )
 
 

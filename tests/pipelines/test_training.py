@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -64,19 +65,23 @@ def test_changing_the_test_period_changes_nothing_learned(series):
     assert altered_record["val_loss"] == record["val_loss"]
 
 
-def _epochs_seen(lines):
-    return [int(line.split()[1].split("/")[0]) for line in lines if line.startswith("Epoch ")]
+EPOCH_DONE = re.compile(r" epoch (\d+)/\d+: loss ")
 
 
-def _kill_at_epoch_start(command, epoch, **popen):
-    """Start ``command``, SIGKILL it as soon as it announces ``epoch``; its output lines."""
+def _epochs_done(lines):
+    """The epochs whose line was seen (logged at the epoch's end, after its backup)."""
+    return [int(m.group(1)) for line in lines if (m := EPOCH_DONE.search(line))]
+
+
+def _kill_after_epoch(command, epoch, **popen):
+    """Start ``command``, SIGKILL it as soon as it logs the end of ``epoch``; its output lines."""
     popen["env"] = {**popen.get("env", os.environ), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, **popen)
     seen = []
     for line in process.stdout:
         seen.append(line)
-        if epoch in _epochs_seen(seen):  # the previous epoch ended and was backed up
+        if epoch in _epochs_done(seen):  # the epoch ended and was backed up
             process.send_signal(signal.SIGKILL)
             break
     process.wait(timeout=60)
@@ -90,7 +95,7 @@ def test_killed_kedro_run_leaves_no_backup_that_breaks_a_run_on_other_data(proje
     params = "lstm.training.epochs=12,lstm.training.patience=12,lstm.model.units=8"
     command = [sys.executable, "-m", "kedro", "run", "--pipelines", "training",
                "--namespaces", "lstm", "--params", params]
-    _kill_at_epoch_start(command, 4, cwd=project)
+    _kill_after_epoch(command, 3, cwd=project)
     backups = list((project / "data/06_models/backup/lstm").iterdir())
     assert len(backups) == 1
     # Another CSV: the old backup (other shapes, other data) must be ignored, not restored.
@@ -106,7 +111,7 @@ def test_killed_kedro_run_leaves_no_backup_that_breaks_a_run_on_other_data(proje
     output = second.stdout + second.stderr
     assert second.returncode == 0, output[-3000:]
     assert "another run configuration" in output  # one log line, unwrapped at 400 columns
-    assert _epochs_seen(second.stdout.splitlines())[0] == 1  # started afresh
+    assert _epochs_done(second.stdout.splitlines())[0] == 1  # started afresh
     assert not (project / "data/06_models/backup/lstm").exists()  # removed once complete
 
 
@@ -142,7 +147,7 @@ def killed_and_resumed(tmp_path_factory):
     # Killed after epoch k, with the best epoch behind it and early stopping still to come.
     k = record["epochs_run"] - 1
     assert record["best_epoch"] < k < RESUMABLE["training"]["epochs"], record
-    seen = _kill_at_epoch_start(_worker(tmp, "resumed"), k + 1, env=env)
+    seen = _kill_after_epoch(_worker(tmp, "resumed"), k, env=env)
     (backup,) = (tmp / "backup").iterdir()
     shutil.copytree(tmp / "backup", tmp / "killed")  # kept for the tests below
     resumed = subprocess.run(_worker(tmp, "resumed"), env=env, capture_output=True, text=True,
@@ -157,8 +162,8 @@ def test_a_run_killed_after_its_best_epoch_resumes_to_the_uninterrupted_result(
         killed_and_resumed):
     run = killed_and_resumed
     (weights, record), (resumed_weights, resumed_record) = run["whole"], run["resumed"]
-    assert _epochs_seen(run["seen"])[-1] == run["k"] + 1
-    assert _epochs_seen(run["output"].splitlines())[0] == run["k"] + 1  # resumed, not restarted
+    assert _epochs_done(run["seen"])[-1] == run["k"]
+    assert _epochs_done(run["output"].splitlines())[0] == run["k"] + 1  # resumed, not restarted
     assert "resuming after epoch" in run["output"]
     assert resumed_record["best_epoch"] == record["best_epoch"] < run["k"]
     assert resumed_record["loss"] == record["loss"]  # the full record, from epoch 1
@@ -231,7 +236,7 @@ def test_ctrl_c_mid_epoch_ends_the_process_within_seconds(tmp_path):
     seen = []
     for line in process.stdout:
         seen.append(line)
-        if 2 in _epochs_seen(seen):
+        if 1 in _epochs_done(seen):  # epoch 2 begins
             break
     time.sleep(1.0)  # well inside epoch 2 (~600 batches)
     interrupted = time.perf_counter()
