@@ -99,6 +99,19 @@ def test_fit_family_logs_epochs_not_keras_lines(series, xla, caplog, capfd, no_o
                          else [])
 
 
+def test_a_family_trained_without_xla_leaves_xla_to_the_next(series, caplog):
+    """Op determinism is process-wide: a fit without XLA turns it on, and the next family's
+    XLA must still compile (Keras refuses XLA under op determinism)."""
+    caplog.set_level(logging.INFO, logger="seqcast")
+    spec = make_window_spec(series, DATA, WINDOWS).to_dict()
+    training = {"normalization": "last", "loss": "mse", "learning_rate": 0.003,
+                "batch_size": 32, "epochs": 1, "patience": 1, "seed": 7}
+    fit_family(series, spec, "lstm", {"units": 4}, {**training, "xla": False})
+    fit_family(series, spec, "lstm", {"units": 4}, {**training, "xla": True})
+    compiling = [r.getMessage() for r in caplog.records if "with XLA" in r.getMessage()]
+    assert compiling == ["compiling lstm with XLA, the first epoch takes longer"]
+
+
 def record(name: str, msg: str, level: int = logging.INFO) -> logging.LogRecord:
     return logging.LogRecord(name, level, __file__, 1, msg, None, None)
 

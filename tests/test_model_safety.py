@@ -22,6 +22,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.file_utils import local_file_uri_to_path
 
 from seqcast import registry
+from seqcast.models import history_shape
 from seqcast.promotion import champion_mase
 from tests.conftest import FAST, run_kedro
 
@@ -57,11 +58,11 @@ def plant_pickles(folder: Path, marker: Path) -> None:
 
 def lambda_model(path: Path, like: keras.Model, marker: Path) -> None:
     """A ``.keras`` file whose Lambda layer touches ``marker`` when it runs."""
-    inputs = keras.Input(like.input_shape[1:])
+    history, series = keras.Input(history_shape(like)), keras.Input((), dtype="int32")
     # the path as a constant of the code: Keras cannot reload a lambda's default arguments
     touch = eval(f"lambda x: (open({str(marker)!r}, 'w').close(), x)[1]")
-    outputs = keras.layers.Lambda(touch)(inputs)
-    keras.Model(inputs, outputs).save(path)
+    outputs = keras.layers.Lambda(touch)(history)
+    keras.Model([history, series], outputs).save(path)
     marker.unlink()  # building the model ran the layer once
 
 

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
+from tensorflow.python.framework import config as tf_config  # no public switch-off
 
 from seqcast.callbacks import EpochLog, NonFiniteError, Progress, StopOnNonFinite
 from seqcast.errors import SeqcastError
@@ -68,6 +69,10 @@ def compile_for(trainable: keras.Model, training: dict, device: str) -> None:
     xla = training.get("xla", True) is True and device == "CPU"
     if training.get("deterministic", True) and not xla:
         tf.config.experimental.enable_op_determinism()
+    elif xla:
+        # Op determinism is process-wide: an earlier family trained without XLA would
+        # otherwise make Keras refuse XLA for every later one.
+        tf_config.disable_op_determinism()
     trainable.compile(
         optimizer=keras.optimizers.Adam(float(training["learning_rate"])),
         loss=training.get("loss", "mse"),

@@ -26,6 +26,7 @@ def champion_mase(series: pd.DataFrame, window_spec: WindowSpec, name: str, vers
     version cannot be loaded or does not fit the data and windows, ``ModelMismatchError``
     too when its score is not finite.
     """
+    window_spec = WindowSpec.from_dict(window_spec)
     described = registry.describe(name, version.version, registry.CHAMPION)
     features = version.tags.get("features")
     if features and features.split(",") != window_spec.features:
