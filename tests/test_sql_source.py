@@ -5,6 +5,7 @@ clear errors when the database or the query fails."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -92,6 +93,20 @@ def test_retrain_reads_rows_appended_since_last_run(database, project, monkeypat
         versions = client.search_model_versions(f"name='seqcast-{family}'")
         assert {int(v.version): v.tags["data_end"][:10] for v in versions} == {
             1: "2015-12-31", 2: "2015-12-31"}
+
+
+def test_sql_source_from_conf_local(database, project, monkeypatch):
+    """Kedro reads conf/local only without --env: conf/sql's files copied there, with the URL in
+    the git-ignored conf/local/credentials.yml, make a plain `kedro run` read the database."""
+    execute(database, "DROP TABLE IF EXISTS weather", WEATHER)
+    append(database, "weather", seattle())
+    monkeypatch.delenv("SEQCAST_RAW_DB", raising=False)
+    for name in ("catalog.yml", "globals.yml", "parameters.yml"):
+        shutil.copy(ROOT / "conf/sql" / name, project / "conf/local" / name)
+    (project / "conf/local/credentials.yml").write_text(f"raw_db:\n  con: {database}\n")
+    run_kedro(project, ["ingestion"], params={"data": {"history": "300 days"}})
+    series = series_file(project)
+    assert str(series.index[-1].date()) == "2015-12-31" and len(series) == 300
 
 def test_database_column_types_ingest_alike(database):
     """DATE, TIMESTAMP and TIMESTAMPTZ time columns and NUMERIC values give the same series."""
