@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 from kedro.io.core import AbstractDataset, DatasetError
-from kedro_datasets.pandas import CSVDataset
+from kedro_datasets.pandas import CSVDataset, SQLQueryDataset
 
 from seqcast.cleaning import DataValidationError
 
@@ -176,3 +176,102 @@ class RawParquetDataset(AbstractDataset):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": self._filepath, "load_args": self._load_args}
+
+
+def _first_line(error: BaseException) -> str:
+    """The driver's own message, first line (SQLAlchemy appends the statement and a link)."""
+    cause = getattr(error, "orig", None) or error.__cause__ or error
+    cause = getattr(cause, "orig", None) or cause
+    return str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+
+
+class RawSQLDataset(SQLQueryDataset):
+    """``pandas.SQLQueryDataset`` for raw input: a database that cannot be reached, a query that
+    fails or one that returns no rows is refused, naming the database (password hidden) and the
+    query. Read-only; ``credentials`` and ``load_args`` (``params``) as in ``SQLQueryDataset``.
+    """
+
+    def __init__(self, sql: str | None = None, credentials: dict[str, Any] | None = None,
+                 **kwargs: Any):
+        if not (credentials or {}).get("con"):
+            raise RawTableError(
+                "raw_series: its credentials hold no database URL (`con`); set it, e.g. in the "
+                "sql environment: export SEQCAST_RAW_DB='postgresql+psycopg://user:…@host/db'"
+            )
+        super().__init__(sql=sql, credentials=credentials, **kwargs)
+
+    def _where(self) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            database = make_url(self._connection_str).render_as_string(hide_password=True)
+        except ArgumentError:
+            database = "the database in the credentials' `con`"
+        query = " ".join(str(self._load_args.get("sql", self._filepath)).split())
+        return f"raw_series query {query[:160]!r} on {database}"
+
+    def load(self) -> pd.DataFrame:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            frame = super().load()
+        except DatasetError as err:  # SQLQueryDataset's load wraps what went wrong
+            cause = err.__cause__
+            if isinstance(cause, SQLAlchemyError):  # unreachable, login refused, a bad URL
+                raise RawTableError(
+                    f"{self._where()}: cannot connect ({_first_line(cause)}); check that the "
+                    "database runs and is reachable, and the `con` URL of raw_series' credentials"
+                ) from err
+            if isinstance(cause, pd.errors.DatabaseError):  # a missing table or column, bad SQL
+                raise RawTableError(
+                    f"{self._where()}: the query failed ({_first_line(cause)}); fix the table, "
+                    "columns or SQL of raw_series in the environment's catalog.yml"
+                ) from err
+            raise
+        if frame.empty:
+            raise RawTableError(
+                f"{self._where()}: no rows (query parameters {self._load_args.get('params')}); "
+                "check that the table is filled and the time window (data.history) reaches its "
+                "rows"
+            )
+        return frame
+
+
+class RawParquetFolderDataset(RawParquetDataset):
+    """A folder of Parquet part files, or of hive partitions (``day=2024-05-01/…``), read as one
+    table, on a local path or an fsspec URL (``s3://…``, ``gs://…``, ``abfs://…``).
+
+    Every file under the folder is read except those whose names start with ``_`` or ``.``
+    (``_SUCCESS``); a partition key (``day``) becomes a column (categorical when it is not a
+    number). ``credentials`` and ``fs_args`` go to the fsspec filesystem (e.g. ``key``, ``secret``
+    for ``s3fs``).
+    """
+
+    def __init__(self, filepath: str, load_args: dict[str, Any] | None = None,
+                 credentials: dict[str, Any] | None = None, fs_args: dict[str, Any] | None = None,
+                 metadata: dict[str, Any] | None = None):
+        super().__init__(filepath, load_args, metadata)
+        self._storage = {**(fs_args or {}), **(credentials or {})}
+
+    def load(self) -> pd.DataFrame:
+        import fsspec
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        filesystem, path = fsspec.core.url_to_fs(self._filepath, **self._storage)
+        if not filesystem.isdir(path):
+            raise RawTableError(
+                f"{self._filepath}: no such folder; set data.path (--params data.path=...) or "
+                "raw_path in the environment's globals.yml to the folder of part files"
+            )
+        try:
+            table = pq.read_table(path, filesystem=filesystem, **self._load_args)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+            raise RawTableError(
+                f"{self._filepath}: its part files do not read as one Parquet table ({err}); "
+                "every part file must hold the same columns with the same types"
+            ) from err
+        if table.num_rows == 0:
+            raise RawTableError(f"{self._filepath}: the folder holds no rows (no part files?)")
+        return _to_pandas(table, pa.default_memory_pool())
