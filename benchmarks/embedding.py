@@ -16,9 +16,9 @@ Panels:
         weekly, a third with a 3.5-day period, a third without season, under more noise, so
         that a window shows a series' shape only in part.
 
-Run: ``.venv/bin/python benchmarks/embedding.py --series 100 --epochs 3`` (about 25 min on 2
-busy cores). ``--epochs`` caps training.epochs of the synthetic panels, for every width alike;
-``--panels unemployment`` for a quick look. A script, not a test: it prints figures.
+Run: ``.venv/bin/python benchmarks/embedding.py --series 100 --epochs 3`` (35 min on 2 cores
+shared at load average 8). ``--epochs`` caps training.epochs of the synthetic panels, for every
+width alike; ``--panels unemployment`` for a quick look. A script, not a test: it prints figures.
 """
 
 from __future__ import annotations
