@@ -128,3 +128,34 @@ def test_forecast_serves_the_family_that_beats_the_baselines(project):
     flags = [MlflowClient().get_model_version(registry.model_name(ns), "1").tags.get(
         "loses_to_baseline") for ns in FAST]
     assert flags == [None, None]
+
+
+def test_a_served_baseline_keeps_the_panel_layout_and_forecasts_each_series():
+    from seqcast.inference import Served, baseline_forecast, forecast_frame
+    from seqcast.panel import Panel
+
+    # two series of different lengths and ends, in long format as ingestion writes them
+    a, b = np.arange(20.0), 100 + np.arange(16.0) ** 2
+    series = pd.DataFrame({
+        "store": ["a"] * 20 + ["b"] * 16,
+        "date": [*pd.date_range("2024-01-01", periods=20), *pd.date_range("2024-01-03",
+                                                                           periods=16)],
+        "load": np.concatenate([a, b])})
+    data = {"id_columns": ["store"], "time_column": "date", "targets": ["load"],
+            "frequency": "D"}
+    windows = {"n_seq": 1, "n_steps": 4, "horizon": 5, "season_length": 3, "origins": 1,
+               "validation_origins": 1}
+    panel = Panel.from_series(series, data)
+    served = Served("seasonal_naive", None, "every family loses to a baseline")
+    codes = np.arange(2)
+    values = baseline_forecast(series, panel, codes, served, {"data": data, "windows": windows})
+    table = forecast_frame(panel, codes, values, served, data)
+    assert list(table.columns) == ["store", "timestamp", "target", "forecast", "model",
+                                   "version", "origin", "served_because"]
+    # step h repeats the value season_length steps back, reusing the last season
+    assert table["forecast"].tolist() == [*a[[17, 18, 19, 17, 18]], *b[[13, 14, 15, 13, 14]]]
+    assert table["timestamp"].tolist()[5] == pd.Timestamp("2024-01-19")  # b ends on the 18th
+    assert table["version"].isna().all() and table["model"].eq("seasonal_naive").all()
+    naive = baseline_forecast(series, panel, codes[1:], Served("naive", None, ""),
+                              {"data": data, "windows": windows})
+    assert naive.ravel().tolist() == [b[-1]] * 5
