@@ -156,14 +156,14 @@ def decide(evaluation: Evaluation, tracked: dict, forecaster: keras.Model, retra
         **score_tags(challenger, baselines, spec, origins),
     }).version
     promote, reason = verdict(challenger, best, baselines, margin, previous)
-    if promote and not registry.move_champion(name, version, previous):
-        promote, reason = False, "the champion moved during evaluation (another job promoted)"
-    decision = "promoted" if promote else "kept"
     flagged = []
     if best is not None:
         registry.tag_version(name, previous, score_tags(best, baselines, spec, origins))
-        if not promote:
+        if not promote:  # it stays champion
             flagged = flag_champion(name, previous, best, baselines, origins)
+    if promote and not registry.move_champion(name, version, previous):
+        promote, reason = False, "the champion moved during evaluation (another job promoted)"
+    decision = "promoted" if promote else "kept"
     record = {"namespace": namespace, "model": name, "version": version,
               "gate_origins": origins, "challenger_mase": challenger,
               **{f"{b}_mase": baselines[b] for b in BASELINES},

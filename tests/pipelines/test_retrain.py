@@ -210,7 +210,7 @@ def test_unusable_champion_is_recorded_as_failed_and_replaced(project):
     run_kedro(project, ["retrain"], params={**FAST, **windows})
     assert champion_versions(project) == {"cnn_lstm": "3", "lstm": "3"}
     record = decisions(project)["lstm"]
-    assert "takes inputs (28, 4) and forecasts (7, 1), the data and windows need (56, 4)" in \
+    assert "takes inputs (28, 2) and forecasts (7, 1), the data and windows need (56, 2)" in \
         record["champion_failed"]
     run_kedro(project, ["forecast"], params={**only, **windows})
     assert pd.read_csv(project / "data/07_model_output/forecast.csv")["version"].eq(3).all()
