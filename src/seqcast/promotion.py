@@ -22,7 +22,7 @@ MAX_TAG = 5000  # characters of a failure kept in a version tag (well within MLf
 FLAG = "loses_to_baseline"  # version tag: the baselines a version loses to on its gate score
 
 
-def champion_scores(series: pd.DataFrame, window_spec: WindowSpec, name: str,
+def champion_scores(series: pd.DataFrame, window_spec: WindowSpec | dict, name: str,
                     version) -> dict:
     """The registered version's and the baselines' scores on the gate origins (no refit).
 
@@ -30,6 +30,7 @@ def champion_scores(series: pd.DataFrame, window_spec: WindowSpec, name: str,
     version cannot be loaded or does not fit the data and windows, ``ModelMismatchError``
     too when its score is not finite.
     """
+    window_spec = WindowSpec.from_dict(window_spec)  # or window_spec.json's dict
     described = registry.describe(name, version.version, registry.CHAMPION)
     features = version.tags.get("features")
     if features and features.split(",") != window_spec.features:
