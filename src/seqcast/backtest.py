@@ -7,7 +7,7 @@ scales are NumPy over the flat panel. Nothing loops over series in Python.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import keras
 import numpy as np
@@ -85,10 +85,15 @@ def backtest(series: pd.DataFrame, window_spec, model: keras.Model, name: str):
 
 def baseline_forecasts(y: np.ndarray, origins: np.ndarray, spec: WindowSpec) -> dict:
     """Naive and seasonal-naive forecasts from each flat origin, ``(windows, horizon, T)``."""
-    steps = np.arange(1, spec.horizon + 1)
-    m = spec.geometry.season_length
-    back = m * np.ceil(steps / m).astype(int)  # step h takes the value of its last season
-    return {"naive": np.repeat(y[origins][:, None], spec.horizon, axis=1),
+    return baselines_at(y, origins, spec.horizon, spec.geometry.season_length)
+
+
+def baselines_at(y: np.ndarray, origins: np.ndarray, horizon: int, season_length: int) -> dict:
+    """Naive and seasonal-naive forecasts of ``horizon`` steps from the flat ``origins`` of
+    ``y`` ``(N, T)``: ``{name: (len(origins), horizon, T)}``."""
+    steps = np.arange(1, horizon + 1)
+    back = season_length * np.ceil(steps / season_length).astype(int)  # its last season
+    return {"naive": np.repeat(y[origins][:, None], horizon, axis=1),
             "seasonal_naive": y[origins[:, None] + steps - back]}
 
 
@@ -183,3 +188,21 @@ class Evaluation:
     by_series: pd.DataFrame
     context: pd.DataFrame  # :func:`context_table`
     units: str | None = None  # ``params:data.units``, for the plots' axes
+
+
+def gate_spec(window_spec) -> WindowSpec:
+    """The specification whose test blocks are every series' validation and test blocks:
+    ``validation_origins + origins`` origins per series, oldest first, the retrain gate's."""
+    spec = WindowSpec.from_dict(window_spec)
+    g = spec.geometry
+    return replace(spec, geometry=replace(g, origins=g.origins + g.validation_origins,
+                                          validation_origins=0))
+
+
+def score_on_gate(series: pd.DataFrame, window_spec, models: dict[str, keras.Model]) -> dict:
+    """Every model's and both baselines' overall scores (:func:`evaluate`'s metrics) on the
+    gate origins of :func:`gate_spec`: each model as trained, no refit, all its windows in one
+    batched predict; ``{name: scores}`` with ``naive`` and ``seasonal_naive``."""
+    spec = gate_spec(window_spec)
+    tables = [backtest(series, spec, model, name) for name, model in models.items()]
+    return evaluate(series, spec, *tables)[0]

@@ -1,48 +1,121 @@
-"""Batch inference: the next ``horizon`` steps of every series from the registered champion,
-in one batched predict."""
+"""Batch inference: the next ``horizon`` steps of every series from the best available
+forecast by recorded gate score: a family's champion, or a baseline when every family loses
+to one (:func:`choose`), and why (``served_because``)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
 
 from seqcast import registry
+from seqcast.backtest import BASELINES, baselines_at
 from seqcast.cleaning import as_list, future_timestamps
 from seqcast.models import FAMILIES, UnknownSeriesError, history_shape, series_codes
 from seqcast.panel import Panel
-from seqcast.windows import window_view
+from seqcast.promotion import FLAG
+from seqcast.windows import WindowGeometry, window_view
 
 logger = logging.getLogger(__name__)
 PREDICT_BATCH = 4096
 
 
-def choose_namespace(forecast: dict) -> str:
-    """The configured namespace, else the champion with the lowest recorded MASE."""
-    if forecast.get("namespace"):
-        return forecast["namespace"]
-    recorded = {}
+@dataclass(frozen=True)
+class Served:
+    """What the forecast serves: a family's champion (``version`` set) or a baseline, and why
+    (``forecast.csv``'s ``served_because``)."""
+
+    model: str  # a registered model's name, or ``naive`` / ``seasonal_naive``
+    version: ModelVersion | None
+    because: str
+
+
+def gate_record(version: ModelVersion) -> dict[str, float] | None:
+    """A version's recorded gate MASE and the baselines' on the same origins; None when it
+    was registered before baseline scores were recorded."""
+    keys = {"mase": "mase", **{b: f"{b}_mase" for b in BASELINES}}
+    if not all(k in version.tags for k in keys.values()):
+        return None
+    return {name: float(version.tags[k]) for name, k in keys.items()}
+
+
+def _scores(record: dict) -> str:
+    return (f"MASE {record['mase']:.4f} vs naive {record['naive']:.4f}, seasonal_naive "
+            f"{record['seasonal_naive']:.4f}")
+
+
+def forced(namespace: str) -> Served:
+    """``params:forecast.namespace``'s champion, served even when it loses (with a warning)."""
+    name = registry.model_name(namespace)
+    current = registry.champion(name)
+    if current is None:
+        registry.load_champion(name)  # raises the no-champion error
+    because = "params:forecast.namespace"
+    if current.tags.get(FLAG):
+        record = gate_record(current)
+        because += f"; it loses to {current.tags[FLAG]}" + (
+            f" ({_scores(record)})" if record else "")
+        logger.warning("serving %s version %s as params:forecast.namespace asks, although it "
+                       "loses to %s on its gate score", name, current.version, current.tags[FLAG])
+    return Served(name, current, because)
+
+
+def latest_records() -> dict[str, dict]:
+    """Each family's recorded gate scores: its usable champion's, else its newest version's."""
+    records = {}
     for namespace in FAMILIES:
-        current = registry.champion(registry.model_name(namespace))
-        if current is not None:
-            recorded[namespace] = float(current.tags.get("mase", "inf"))
-    if not recorded:
+        name = registry.model_name(namespace)
+        current = registry.champion(name)
+        if current is not None and "failed" not in current.tags:
+            records[name] = (current, gate_record(current))
+        else:
+            newest = next(iter(registry.versions(name)), None)
+            if newest is not None and gate_record(newest):
+                records[name] = (None, gate_record(newest))
+    return records
+
+
+def choose(forecast: dict) -> Served:
+    """The configured family's champion, else the best by recorded gate score: the champion
+    with the lowest MASE among those that beat both baselines (or were registered before
+    baselines were recorded), else the baseline with the lowest recorded MASE."""
+    if forecast.get("namespace"):
+        return forced(forecast["namespace"])
+    records = latest_records()
+    winners = {name: (version, record) for name, (version, record) in records.items()
+               if version is not None and (record is None or record["mase"] < min(
+                   record[b] for b in BASELINES))}
+    if winners:
+        name = min(winners, key=lambda n: float(winners[n][0].tags.get("mase", "inf")))
+        version, record = winners[name]
+        because = (f"lowest recorded MASE among champions that beat both baselines "
+                   f"({_scores(record)})" if record else
+                   "lowest recorded MASE; no baseline scores recorded (retrain to compare)")
+        return Served(name, version, because)
+    scored = {name: record for name, (_, record) in records.items() if record}
+    if not scored:
         raise registry.NoChampionError(
             f"no champion among {[registry.model_name(n) for n in FAMILIES]}; run the retrain "
-            "pipeline first (kedro run --pipelines retrain, or make retrain)"
-        )
-    return min(recorded, key=recorded.get)
+            "pipeline first (kedro run --pipelines retrain, or make retrain)")
+    baseline = min(BASELINES, key=lambda b: min(r[b] for r in scored.values()))
+    because = "every family loses to a baseline on its gate score: " + "; ".join(
+        f"{name} {'champion' if records[name][0] else 'newest version (no champion)'} "
+        f"{_scores(record)}" for name, record in scored.items())
+    logger.warning("serving %s: %s", baseline, because)
+    return Served(baseline, None, because)
 
 
-def champion_for(panel: Panel, data: dict, forecast: dict):
-    """The champion to forecast ``panel`` with: ``(model, name, version, lookback)``.
+def champion_for(panel: Panel, data: dict, served: Served):
+    """The served champion's ``(model, lookback)``.
 
     Raises a :class:`~seqcast.errors.SeqcastError` naming model, version, alias and file or
-    data when there is none, it cannot be loaded, or it does not fit the data.
+    data when it cannot be loaded, or does not fit the data.
     """
-    name = registry.model_name(choose_namespace(forecast))
-    model, version = registry.load_champion(name)
+    name, version = served.model, served.version
+    model = registry.load_version(name, version.version, registry.CHAMPION)
     described = registry.describe(name, version.version, registry.CHAMPION)
     source = data.get("path", "series")
     trained_on = version.tags.get("features", "").split(",")
@@ -52,7 +125,7 @@ def champion_for(panel: Panel, data: dict, forecast: dict):
             f"trained on {trained_on}; align params:data.features or retrain"
         )
     registry.check_fits(model, described, len(panel.features), len(as_list(data["targets"])))
-    return model, name, version, int(np.prod(history_shape(model)[:-1]))
+    return model, int(np.prod(history_shape(model)[:-1]))
 
 
 def chosen(panel: Panel, forecast: dict) -> np.ndarray:
@@ -77,24 +150,26 @@ def next_stamps(panel: Panel, codes: np.ndarray, periods: int, data: dict) -> np
     return np.stack([np.asarray(s) for s in stamps], axis=1)
 
 
-def forecast_next(series: pd.DataFrame, data: dict, forecast: dict) -> pd.DataFrame:
-    """Forecast ``origin+1 … origin+horizon`` of every series (or ``params:forecast.ids``)
-    from its last ``lookback`` points, in one batched predict.
-
-    Returns the id columns (for a panel), then ``timestamp, target, forecast, model,
-    version, origin`` rows.
-    """
-    panel = Panel.from_series(series, data)
-    model, name, version, lookback = champion_for(panel, data, forecast)
-    codes = chosen(panel, forecast)
-    short = np.flatnonzero(panel.lengths[codes] < lookback)
+def short_series(panel: Panel, codes: np.ndarray, needed: int, data: dict,
+                 served: Served) -> None:
+    """Refuse series with fewer than ``needed`` points, naming the first and what is served."""
+    short = np.flatnonzero(panel.lengths[codes] < needed)
     if len(short):
         code = codes[short[0]]
         where = data.get("path", "series") + (
             f", series {panel.labels[code]}" if panel.ids.shape[1] else "")
+        which = (f" (version {served.version.version}, alias '{registry.CHAMPION}')"
+                 if served.version else "")
         raise registry.ModelMismatchError(
-            f"{where}: {panel.lengths[code]} points, but {name} needs the last {lookback} to "
-            f"forecast (version {version.version}, alias '{registry.CHAMPION}')")
+            f"{where}: {panel.lengths[code]} points, but {served.model} needs the last "
+            f"{needed} to forecast{which}")
+
+
+def model_forecast(panel: Panel, codes: np.ndarray, served: Served, data: dict) -> np.ndarray:
+    """The served champion's forecasts from each series' last ``lookback`` points, in one
+    batched predict: ``(len(codes), horizon, n_targets)``."""
+    model, lookback = champion_for(panel, data, served)
+    short_series(panel, codes, lookback, data, served)
     try:
         known = series_codes(model, panel.labels[codes])
     except UnknownSeriesError as err:
@@ -102,13 +177,42 @@ def forecast_next(series: pd.DataFrame, data: dict, forecast: dict) -> pd.DataFr
     view = window_view(panel.values, lookback)
     history = view[panel.offsets[codes + 1] - lookback].reshape(len(codes),
                                                                  *history_shape(model))
-    values = np.asarray(model.predict([history, known], batch_size=PREDICT_BATCH, verbose=0))
-    return forecast_frame(panel, codes, values, (name, version), data)
+    return np.asarray(model.predict([history, known], batch_size=PREDICT_BATCH, verbose=0))
 
 
-def forecast_frame(panel: Panel, codes: np.ndarray, values: np.ndarray, model, data: dict):
+def baseline_forecast(series: pd.DataFrame, panel: Panel, codes: np.ndarray, served: Served,
+                      params: dict) -> np.ndarray:
+    """Naive or seasonal naive from each series' last point, ``params['windows']``' horizon
+    and season length; ``params['data']`` names the targets."""
+    geometry = WindowGeometry.from_params(params["windows"])
+    needed = geometry.season_length if served.model == "seasonal_naive" else 1
+    short_series(panel, codes, needed, params["data"], served)
+    y = series[as_list(params["data"]["targets"])].to_numpy(np.float64)  # as read
+    ends = panel.offsets[codes + 1] - 1  # the series frame is in the panel's order
+    return baselines_at(y, ends, geometry.horizon, geometry.season_length)[served.model]
+
+
+def forecast_next(series: pd.DataFrame, data: dict, forecast: dict,
+                  windows: dict) -> pd.DataFrame:
+    """Forecast ``origin+1 … origin+horizon`` of every series (or ``params:forecast.ids``)
+    with what :func:`choose` serves: a champion from its last ``lookback`` points in one
+    batched predict, or a baseline.
+
+    Returns the id columns (for a panel), then ``timestamp, target, forecast, model,
+    version, origin, served_because`` rows.
+    """
+    panel = Panel.from_series(series, data)
+    served = choose(forecast)
+    codes = chosen(panel, forecast)
+    values = (model_forecast(panel, codes, served, data) if served.version is not None else
+              baseline_forecast(series, panel, codes, served,
+                                {"data": data, "windows": windows}))
+    return forecast_frame(panel, codes, values, served, data)
+
+
+def forecast_frame(panel: Panel, codes: np.ndarray, values: np.ndarray, served: Served,
+                   data: dict) -> pd.DataFrame:
     """The forecast table of ``values`` ``(len(codes), horizon, n_targets)``."""
-    name, version = model
     n, horizon, n_targets = values.shape
     targets = as_list(data["targets"])
     stamps = next_stamps(panel, codes, horizon, data)
@@ -117,8 +221,11 @@ def forecast_frame(panel: Panel, codes: np.ndarray, values: np.ndarray, model, d
     table["timestamp"] = pd.Series(np.repeat(stamps.reshape(-1), n_targets))  # infers the dtype
     table["target"] = np.tile(targets, n * horizon)
     table["forecast"] = values.reshape(-1).astype(np.float64)
-    table["model"], table["version"] = name, int(version.version)
+    table["model"] = served.model
+    table["version"] = pd.array([int(served.version.version) if served.version else None] * len(
+        table), dtype="Int64")  # empty for a baseline
     table["origin"] = panel.stamps[panel.offsets[codes + 1] - 1][rows]
-    logger.info("forecast %d steps of %d series with %s version %s", horizon, n, name,
-                version.version)
+    table["served_because"] = served.because
+    logger.info("forecast %d steps of %d series with %s%s: %s", horizon, n, served.model,
+                f" version {served.version.version}" if served.version else "", served.because)
     return table

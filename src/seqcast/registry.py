@@ -270,3 +270,16 @@ def tag_version(name: str, version: str, tags: dict[str, object]) -> None:
     client = MlflowClient()
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, str(value))
+
+
+def untag_version(name: str, version: str, key: str) -> None:
+    """Remove ``key`` from the version's tags, if it is there."""
+    client = MlflowClient()
+    if key in client.get_model_version(name, version).tags:
+        client.delete_model_version_tag(name, version, key)
+
+
+def versions(name: str) -> list[ModelVersion]:
+    """Every version of ``name``, newest first; none when the model is not registered."""
+    found = MlflowClient().search_model_versions(f"name = '{name}'")
+    return sorted(found, key=lambda v: int(v.version), reverse=True)

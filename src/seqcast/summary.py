@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from seqcast.backtest import BASELINES
 
 
@@ -28,15 +30,21 @@ def decision_lines(decisions: list[dict]) -> list[str]:
         champion = d.get("champion_mase")
         against = (f"champion v{d['champion_version']} {champion:.3f}"
                    if isinstance(champion, float) else "no usable champion")
+        reason = f" ({d['reason']})" if d.get("reason") else ""
         lines.append(f"{d['model']}: version {d['version']} MASE {d['challenger_mase']:.3f} vs "
-                     f"{against}: {d['decision'].upper()}")
+                     f"{against}: {d['decision'].upper()}{reason}")
+        if d.get("champion_loses_to"):
+            lines.append(f"{d['model']}: champion version {d['champion_version']} LOSES to "
+                         f"{' and '.join(d['champion_loses_to'])}; flagged")
     return lines
 
 
 def forecast_lines(forecast, path: str) -> list[str]:
     """The forecast file and the model it came from."""
     first = forecast.iloc[0]
-    return [f"forecast: {len(forecast)} rows from {first['model']} version {first['version']} "
+    version = f" version {first['version']}" if pd.notna(first.get("version")) else ""
+    because = f" ({first['served_because']})" if "served_because" in forecast else ""
+    return [f"forecast: {len(forecast)} rows from {first['model']}{version}{because} "
             f"after {forecast['origin'].max()} -> {path}"]
 
 

@@ -18,6 +18,7 @@ from mlflow.utils.file_utils import local_file_uri_to_path
 
 from seqcast import registry
 from tests.conftest import FAST, run_kedro, synthetic_raw
+from tests.pipelines import gate_series
 
 # Deliberately worse: barely trained, and without window centring (an untrained model with
 # `last` centring is a naive forecast, which is no strawman).
@@ -45,11 +46,13 @@ def test_no_champion_yet_is_a_clear_error(project):
 
 @pytest.mark.slow
 def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
-    run_kedro(project, ["retrain"], params=FAST)
+    # a cycle both families learn and neither baseline follows: the gate promotes them
+    data = gate_series.write(project, "cycle.csv", gate_series.learnable())
+    run_kedro(project, ["retrain"], params={**FAST, "data": data})
     assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
     assert {d["decision"] for d in decisions(project).values()} == {"promoted"}
 
-    said = retrain_saying(project, WORSE, "seqcast.hooks", logging.INFO)
+    said = retrain_saying(project, {**WORSE, "data": data}, "seqcast.hooks", logging.INFO)
     assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
     # the run ends saying what it produced: scores against the baselines, decisions, the run
     assert any(m.startswith("cnn_lstm ") and "baseline" in m for m in said)
@@ -58,6 +61,7 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
     for label, decision in decisions(project).items():
         assert decision["decision"] == "kept" and decision["version"] == 2
         assert decision["challenger_mase"] > decision["champion_mase"] * 0.98
+        assert "margin" in decision["reason"] and not decision["champion_loses_to"]
         version = MlflowClient().get_model_version(registry.model_name(label), "2")
         assert version.tags["decision"] == "kept"
         assert version.tags["champion_version"] == "1"
@@ -68,13 +72,14 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
     training_files = [project / "data/02_intermediate/series.parquet",
                       project / "data/02_intermediate/ingestion_report.json"]
     before = [(f.read_bytes(), f.stat().st_mtime_ns) for f in training_files]
-    run_kedro(project, ["forecast"])
+    run_kedro(project, ["forecast"], params={"data": data})
     assert [(f.read_bytes(), f.stat().st_mtime_ns) for f in training_files] == before
     forecast = pd.read_csv(project / "data/07_model_output/forecast.csv",
                            parse_dates=["timestamp"])
     assert len(forecast) == 7 and forecast["version"].eq(1).all()
-    assert list(forecast["timestamp"]) == list(pd.date_range("2016-01-01", periods=7))
-    assert forecast["forecast"].between(-10, 40).all()
+    assert forecast["model"].isin([registry.model_name(ns) for ns in FAST]).all()
+    assert list(forecast["timestamp"]) == list(pd.date_range("2021-08-23", periods=7))
+    assert forecast["forecast"].between(0, 20).all()
 
     # a failing job leaves the alias where it was
     raw = pd.read_csv(project / "data/01_raw/seattle-weather.csv")
@@ -87,7 +92,8 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
 
 @pytest.mark.slow
 def test_forecast_refuses_data_it_cannot_use(project):
-    run_kedro(project, ["retrain"], params={**FAST})
+    data = gate_series.write(project, "cycle.csv", gate_series.learnable())
+    run_kedro(project, ["retrain"], params={**FAST, "data": data})
     synthetic_raw(400).rename(columns={"load": "temp_max"}).to_csv(
         project / "data/01_raw/other.csv", index=False)
     params = {"data": {"path": "data/01_raw/other.csv", "time_column": "ts",
@@ -95,9 +101,8 @@ def test_forecast_refuses_data_it_cannot_use(project):
     with pytest.raises(ValueError, match=r"has features \['temp_max', 'temp'\] but"):
         run_kedro(project, ["forecast"], params=params)
 
-    raw = pd.read_csv(project / "data/01_raw/seattle-weather.csv").drop(columns="weather")
-    raw.tail(20).to_csv(project / "data/01_raw/recent.csv", index=False)
-    short = {"data": {"path": "data/01_raw/recent.csv"},
+    recent = gate_series.write(project, "recent.csv", gate_series.learnable().tail(20))
+    short = {"data": recent,
              "windows": {"n_seq": 1, "n_steps": 2, "horizon": 1, "season_length": 1,
                          "origins": 1, "validation_origins": 1},
              "forecast": {"namespace": "lstm"}}
@@ -111,8 +116,10 @@ def test_forecast_refuses_data_it_cannot_use(project):
 def test_two_retrains_at_once_promote_once(project):
     # The store exists already, as on any machine that has run seqcast once: two processes
     # creating a fresh SQLite store at the same instant race in MLflow's own schema setup.
-    run_kedro(project, ["ingestion"])
-    fast = ",".join(f"{ns}.training.epochs=2,{ns}.model.units=8" for ns in FAST)
+    data = gate_series.write(project, "cycle.csv", gate_series.learnable())
+    run_kedro(project, ["ingestion"], params={"data": data})
+    fast = ",".join([*(f"{ns}.training.epochs=2,{ns}.model.units=8" for ns in FAST),
+                     *(f"data.{key}={value}" for key, value in data.items())])
     command = [sys.executable, "-m", "kedro", "run", "--pipelines", "retrain", "--params", fast]
     jobs = []
     for _ in range(2):
@@ -166,13 +173,14 @@ class Records(logging.Handler):
 
 @pytest.mark.slow
 def test_unusable_champion_is_recorded_as_failed_and_replaced(project):
-    run_kedro(project, ["retrain"], params=FAST)
+    data = gate_series.write(project, "cycle.csv", gate_series.learnable())
+    run_kedro(project, ["retrain"], params={**FAST, "data": data})
     lstm, cnn = registry.model_name("lstm"), registry.model_name("cnn_lstm")
     keras_file(lstm, "1").write_bytes(b"not a zip archive")
     keras_file(cnn, "1").unlink()
 
     # forecast: which model, version, alias and file, and what to do; no "File not found"
-    only = {"forecast": {"namespace": "lstm"}}
+    only = {"data": data, "forecast": {"namespace": "lstm"}}
     with pytest.raises(registry.ModelLoadError, match=(
             r"registered model 'seqcast-lstm' version 1 \(alias 'champion'\): "
             r"data/model.keras is not a .keras archive \(corrupt or truncated\); run the "
@@ -182,10 +190,11 @@ def test_unusable_champion_is_recorded_as_failed_and_replaced(project):
     with pytest.raises(registry.ModelLoadError, match=r"'seqcast-cnn_lstm' version 1 \(alias "
                                                        r"'champion'\): its artifacts have no "
                                                        r"data/model.keras"):
-        run_kedro(project, ["forecast"], params={"forecast": {"namespace": "cnn_lstm"}})
+        run_kedro(project, ["forecast"], params={"data": data,
+                                                 "forecast": {"namespace": "cnn_lstm"}})
 
     # retrain: each failed champion is recorded and the challenger promoted
-    warnings = retrain_saying(project, FAST, "seqcast.promotion")
+    warnings = retrain_saying(project, {**FAST, "data": data}, "seqcast.promotion")
     assert champion_versions(project) == {"cnn_lstm": "2", "lstm": "2"}
     client = MlflowClient()
     for name, reason in ((lstm, "is not a .keras archive"), (cnn, "artifacts have no")):
@@ -197,11 +206,11 @@ def test_unusable_champion_is_recorded_as_failed_and_replaced(project):
         assert any(name in m and reason in m for m in warnings), warnings
 
     # a champion whose shapes no longer fit the windows is failed the same way
-    windows = {"windows": {"n_steps": 14}}
+    windows = {"data": data, "windows": {"n_steps": 14}}
     run_kedro(project, ["retrain"], params={**FAST, **windows})
     assert champion_versions(project) == {"cnn_lstm": "3", "lstm": "3"}
     record = decisions(project)["lstm"]
-    assert "takes inputs (28, 4) and forecasts (7, 1), the data and windows need (56, 4)" in \
+    assert "takes inputs (28, 2) and forecasts (7, 1), the data and windows need (56, 2)" in \
         record["champion_failed"]
     run_kedro(project, ["forecast"], params={**only, **windows})
     assert pd.read_csv(project / "data/07_model_output/forecast.csv")["version"].eq(3).all()

@@ -1,5 +1,5 @@
-"""Wiring: forecast from the champion. The ingestion of the latest data into the forecast's
-own ``forecast_series`` is composed in ``seqcast.pipeline_registry``."""
+"""Wiring: forecast from a champion or a baseline. The ingestion of the latest data into the
+forecast's own ``forecast_series`` is composed in ``seqcast.pipeline_registry``."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -8,6 +8,7 @@ from .nodes import forecast_next
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
-        Node(forecast_next, inputs=["forecast_series", "params:data", "params:forecast"],
+        Node(forecast_next, inputs=["forecast_series", "params:data", "params:forecast",
+                            "params:windows"],
              outputs="forecast", name="forecast_next"),
     ])

@@ -13,7 +13,8 @@ from .nodes import collect_decisions
 def decision_node(namespace: str) -> Node:
     return Node(
         for_namespace(decide, namespace),
-        inputs=["evaluation", f"{namespace}.tracking", "params:retrain"],
+        inputs=["evaluation", f"{namespace}.tracking", f"{namespace}.forecaster",
+                "params:retrain"],
         outputs=f"{namespace}.decision",
         name=f"decide_{namespace}",
     )
