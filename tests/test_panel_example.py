@@ -74,12 +74,17 @@ def test_panel_retrains_and_forecasts_every_series(project):
         assert metrics[name]["mase_median"] == pytest.approx(defined.median())
         assert metrics[name]["n_series"] == 14
     decisions = json.loads((reporting / "retrain_decisions.json").read_text())
-    assert {d["decision"] for d in decisions} == {"promoted"}
+    assert {d["namespace"] for d in decisions} == {"cnn_lstm", "lstm"}
+    assert all(d["decision"] == "promoted" or d["reason"] for d in decisions)
 
     run_kedro(project, ["forecast"], env="panel")
     forecast = pd.read_csv(project / "data/07_model_output/forecast.csv",
                            parse_dates=["timestamp", "origin"])
     assert list(forecast.columns[:3]) == ["industry", "timestamp", "target"]
+    served = forecast["model"].iloc[0]  # a family, or a baseline when both families lose
+    promoted = {f"seqcast-{d['namespace']}" for d in decisions if d["decision"] == "promoted"}
+    assert served in promoted | {"naive", "seasonal_naive"}
+    assert forecast["served_because"].notna().all()
     assert forecast.groupby("industry").size().eq(6).all() and forecast["industry"].nunique() == 14
     assert (forecast["origin"] == pd.Timestamp("2010-02-01")).all()
     assert forecast["timestamp"].min() == pd.Timestamp("2010-03-01")

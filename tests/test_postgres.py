@@ -12,6 +12,7 @@ from mlflow.tracking import MlflowClient
 
 from seqcast import registry
 from tests.conftest import FAST, copy_project
+from tests.pipelines import gate_series
 from tests.postgres import postgres_server
 from tests.test_tracking_server import mlflow_server
 
@@ -56,7 +57,11 @@ def test_two_machines_retrain_at_once(server, tmp_path):
     for name in ("machine-a", "machine-b"):
         (tmp_path / name).mkdir()
         machines.append(copy_project(tmp_path / name))
-    fast = ",".join(f"{ns}.training.epochs=2,{ns}.model.units=8" for ns in FAST)
+    # a series the models learn and the baselines miss: the gate can promote on both machines
+    for machine in machines:
+        data = gate_series.write(machine, "cycle.csv", gate_series.learnable())
+    fast = ",".join([*(f"{ns}.training.epochs=2,{ns}.model.units=8" for ns in FAST),
+                     *(f"data.{key}={value}" for key, value in data.items())])
     command = [sys.executable, "-m", "kedro", "run", "--pipelines", "retrain", "--params", fast]
     jobs = [start(command, machine, uri) for machine in machines]
     outputs = [job.communicate(timeout=600)[0] for job in jobs]

@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from seqcast.tracking_server import TrackingServerError, split_credentials
 from tests.conftest import FAST, run_kedro
+from tests.pipelines import gate_series
 
 
 def free_port() -> int:
@@ -69,7 +70,9 @@ def server(tmp_path_factory):
 def test_retrain_against_a_tracking_server(server, project, monkeypatch):
     uri, root = server
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    run_kedro(project, ["retrain"], params=FAST)
+    # a series the models learn and the baselines miss, so the gate promotes both families
+    data = gate_series.write(project, "cycle.csv", gate_series.learnable())
+    run_kedro(project, ["retrain"], params={**FAST, "data": data})
     assert not (project / "mlflow.db").exists()  # nothing went to the embedded store
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name("seqcast")
