@@ -17,7 +17,14 @@ import tensorflow as tf
 
 from seqcast.callbacks import NonFiniteError, Progress, StopOnNonFinite
 from seqcast.errors import SeqcastError
-from seqcast.models import DEFAULT_NORMALIZATION, build_forecaster, family
+from seqcast.models import (
+    DEFAULT_NORMALIZATION,
+    DEFAULT_TRANSFORM,
+    SeriesScales,
+    build_forecaster,
+    family,
+    series_scales,
+)
 from seqcast.resume import Backup, fingerprint
 from seqcast.spec import WindowSpec
 from seqcast.stream import WindowStream
@@ -184,17 +191,19 @@ def check_model(forecaster: keras.Model, sample, family_name: str) -> None:
 
 
 def build_compiled(family_name: str, spec: WindowSpec, model: dict, training: dict,
-                   placement: tuple[str, tf.distribute.Strategy, bool]):
+                   placement: tuple[str, tf.distribute.Strategy, bool],
+                   scales: SeriesScales | None = None):
     """``(trainable, forecaster)``, compiled, the optimizer built so a backup can fill it.
 
     ``placement``: the device, its distribution strategy, and whether to train in mixed
-    precision."""
+    precision; ``scales``: the series transform and its statistics (none: ``spec``'s)."""
     device, strategy, mixed = placement
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
     try:
         with strategy.scope():
             normalization = training.get("normalization", DEFAULT_NORMALIZATION)
-            trainable, forecaster = build_forecaster(family_name, spec, model, normalization)
+            trainable, forecaster = build_forecaster(family_name, spec, model, normalization,
+                                                     scales)
             compile_for(trainable, training, device)
             trainable.optimizer.build(trainable.trainable_variables)
     finally:
@@ -211,7 +220,7 @@ def fit_family(series: pd.DataFrame, spec: WindowSpec | dict, family_name: str, 
         spec: ``window_spec`` (split boundaries and training statistics).
         family_name: a key of ``seqcast.models.FAMILIES``.
         model: the family's hyperparameters (builder keyword arguments).
-        training: normalization, loss, learning_rate, batch_size, epochs, patience, seed,
+        training: normalization, transform, loss, learning_rate, batch_size, epochs, patience, seed,
             mixed_precision, deterministic, xla, backup_dir.
 
     Returns:
@@ -230,8 +239,13 @@ def fit_family(series: pd.DataFrame, spec: WindowSpec | dict, family_name: str, 
                                 int(training["batch_size"]), seed)
     check_scaling(train.values, spec, family_name)
     xla = use_xla(training.get("xla", "auto"), device, len(train) * epochs)
+    scales = series_scales(train.values, spec, training.get("transform", DEFAULT_TRANSFORM))
+    if scales.any_log:
+        logger.info("%s: targets in logs for %d of %d series (training.transform=%s)",
+                    family_name, int(scales.log.any(axis=1).sum()), spec.n_series,
+                    training.get("transform"))
     trainable, forecaster = build_compiled(family_name, spec, model, {**training, "xla": xla},
-                                           (device, strategy, mixed))
+                                           (device, strategy, mixed), scales)
     key = fingerprint(train.values, spec, family_name, model, training)
     backup = Backup(training["backup_dir"], key) if training.get("backup_dir") else None
     saved = resume_point(backup, epochs, family_name)
