@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
+from functools import partial
 
 import keras
 import numpy as np
@@ -20,7 +22,6 @@ from seqcast.errors import SeqcastError
 from seqcast.models import (
     DEFAULT_NORMALIZATION,
     DEFAULT_TRANSFORM,
-    SeriesScales,
     build_forecaster,
     family,
     series_scales,
@@ -190,20 +191,18 @@ def check_model(forecaster: keras.Model, sample, family_name: str) -> None:
     )
 
 
-def build_compiled(family_name: str, spec: WindowSpec, model: dict, training: dict,
-                   placement: tuple[str, tf.distribute.Strategy, bool],
-                   scales: SeriesScales | None = None):
-    """``(trainable, forecaster)``, compiled, the optimizer built so a backup can fill it.
+def build_compiled(build: Callable[[], tuple[keras.Model, keras.Model]], training: dict,
+                   placement: tuple[str, tf.distribute.Strategy, bool]):
+    """``(trainable, forecaster)`` from ``build()``, compiled, the optimizer built so a backup
+    can fill it.
 
     ``placement``: the device, its distribution strategy, and whether to train in mixed
-    precision; ``scales``: the series transform and its statistics (none: ``spec``'s)."""
+    precision."""
     device, strategy, mixed = placement
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
     try:
         with strategy.scope():
-            normalization = training.get("normalization", DEFAULT_NORMALIZATION)
-            trainable, forecaster = build_forecaster(family_name, spec, model, normalization,
-                                                     scales)
+            trainable, forecaster = build()
             compile_for(trainable, training, device)
             trainable.optimizer.build(trainable.trainable_variables)
     finally:
@@ -244,8 +243,10 @@ def fit_family(series: pd.DataFrame, spec: WindowSpec | dict, family_name: str, 
         logger.info("%s: targets in logs for %d of %d series (training.transform=%s)",
                     family_name, int(scales.log.any(axis=1).sum()), spec.n_series,
                     training.get("transform"))
-    trainable, forecaster = build_compiled(family_name, spec, model, {**training, "xla": xla},
-                                           (device, strategy, mixed), scales)
+    normalization = training.get("normalization", DEFAULT_NORMALIZATION)
+    build = partial(build_forecaster, family_name, spec, model, normalization, scales)
+    trainable, forecaster = build_compiled(build, {**training, "xla": xla},
+                                           (device, strategy, mixed))
     key = fingerprint(train.values, spec, family_name, model, training)
     backup = Backup(training["backup_dir"], key) if training.get("backup_dir") else None
     saved = resume_point(backup, epochs, family_name)

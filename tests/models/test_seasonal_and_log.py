@@ -25,11 +25,11 @@ WINDOWS = {"n_seq": 2, "n_steps": 4, "horizon": 6, "season_length": 4, "origins"
 SMALL = {"cnn_lstm": {"filters": 4, "units": 4}, "lstm": {"units": 4}}
 
 
-def seasonal(n: int, level: float, trend: float, swing: float, *, multiplicative: bool,
-             seed: int = 0, m: int = 4) -> np.ndarray:
-    """A trending series with a season of ``m`` whose swing is ``swing`` (in units, or as a
-    share of the level when ``multiplicative``) plus a little noise."""
-    t = np.arange(n)
+def seasonal(n: int, start: tuple[float, float], swing: float, *, multiplicative: bool,
+             seed: int = 0) -> np.ndarray:
+    """A series from ``start = (level, trend)`` with a season of 4 whose swing is ``swing``
+    (in units, or as a share of the level when ``multiplicative``) plus a little noise."""
+    (level, trend), m, t = start, 4, np.arange(n)
     base = level + trend * t
     season = np.sin(2 * np.pi * t / m) + 0.5 * np.cos(2 * np.pi * t / m)
     noise = np.random.default_rng(seed).normal(0, 0.02, n)
@@ -48,8 +48,8 @@ def panel(*columns: np.ndarray) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def two_scales():
     """Two series of very different scales (about 5 and about 5,000)."""
-    series = panel(seasonal(60, 5.0, 0.05, 0.3, multiplicative=True),
-                   seasonal(48, 5000.0, 20.0, 800.0, multiplicative=False, seed=1))
+    series = panel(seasonal(60, (5.0, 0.05), 0.3, multiplicative=True),
+                   seasonal(48, (5000.0, 20.0), 800.0, multiplicative=False, seed=1))
     return series, make_window_spec(series, DATA, WINDOWS)
 
 
@@ -128,10 +128,10 @@ def test_log_transform_round_trips(two_scales):
 
 
 def test_auto_logs_only_a_positive_multiplicative_series():
-    multiplicative = seasonal(60, 5.0, 0.3, 0.3, multiplicative=True)
+    multiplicative = seasonal(60, (5.0, 0.3), 0.3, multiplicative=True)
     negative = multiplicative.copy()
     negative[10] = -0.5  # a training row
-    series = panel(multiplicative, seasonal(60, 5.0, 0.3, 1.0, multiplicative=False, seed=1),
+    series = panel(multiplicative, seasonal(60, (5.0, 0.3), 1.0, multiplicative=False, seed=1),
                    negative)
     spec = make_window_spec(series, DATA, WINDOWS)
     values = spec.panel(series).values
@@ -146,7 +146,7 @@ def test_auto_logs_only_a_positive_multiplicative_series():
 
 def test_auto_reads_training_rows_only():
     """A test-period value <= 0 cannot change the choice: it is never read."""
-    y = seasonal(60, 5.0, 0.3, 0.3, multiplicative=True)
+    y = seasonal(60, (5.0, 0.3), 0.3, multiplicative=True)
     spec = make_window_spec(panel(y), DATA, WINDOWS)
     changed = y.copy()
     changed[spec.boundaries()[0][0]:] = -1.0  # validation and test periods

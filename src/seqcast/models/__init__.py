@@ -95,11 +95,11 @@ def series_codes(model: keras.Model, labels) -> np.ndarray:
     return codes.astype(np.int32)
 
 
-def _series_features(history, series, spec: WindowSpec, normalization: str, width: int,
-                     logged: bool):
+def _series_features(inputs, spec: WindowSpec, normalization: str, width: int, logged: bool):
     """``history`` (in logs where ``logged``) standardised per series and centred per
     window, with a learned per-series embedding of ``width`` channels appended at every step
-    when ``width`` > 0 (``model.series_embedding``)."""
+    when ``width`` > 0 (``model.series_embedding``). ``inputs``: ``(history, series)``."""
+    history, series = inputs
     lookback, n_features = spec.lookback, len(spec.features)
     if logged:
         history = SeriesTransform(spec.n_series, n_features, name="to_log")([history, series])
@@ -154,7 +154,7 @@ def build_forecaster(name: str, spec: WindowSpec, hyperparameters: dict,
     target_index = spec.target_index
     history = keras.Input(shape=shape, name="history")
     series = keras.Input(shape=(), dtype="int32", name="series")
-    centred, level = _series_features(history, series, spec, normalization, width,
+    centred, level = _series_features((history, series), spec, normalization, width,
                                       scales.any_log)
     if family(name).nested:
         centred = kl.Reshape((*shape[:-1], centred.shape[-1]), dtype="float32")(centred)
