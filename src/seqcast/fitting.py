@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
+from functools import partial
 
 import keras
 import numpy as np
@@ -18,7 +20,13 @@ from tensorflow.python.framework import config as tf_config  # no public switch-
 
 from seqcast.callbacks import EpochLog, NonFiniteError, Progress, StopOnNonFinite
 from seqcast.errors import SeqcastError
-from seqcast.models import DEFAULT_NORMALIZATION, build_forecaster, family
+from seqcast.models import (
+    DEFAULT_NORMALIZATION,
+    DEFAULT_TRANSFORM,
+    build_forecaster,
+    family,
+    series_scales,
+)
 from seqcast.resume import Backup, fingerprint
 from seqcast.spec import WindowSpec
 from seqcast.stream import WindowStream
@@ -188,9 +196,10 @@ def check_model(forecaster: keras.Model, sample, family_name: str) -> None:
     )
 
 
-def build_compiled(family_name: str, spec: WindowSpec, model: dict, training: dict,
+def build_compiled(build: Callable[[], tuple[keras.Model, keras.Model]], training: dict,
                    placement: tuple[str, tf.distribute.Strategy, bool]):
-    """``(trainable, forecaster)``, compiled, the optimizer built so a backup can fill it.
+    """``(trainable, forecaster)`` from ``build()``, compiled, the optimizer built so a backup
+    can fill it.
 
     ``placement``: the device, its distribution strategy, and whether to train in mixed
     precision."""
@@ -198,8 +207,7 @@ def build_compiled(family_name: str, spec: WindowSpec, model: dict, training: di
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
     try:
         with strategy.scope():
-            normalization = training.get("normalization", DEFAULT_NORMALIZATION)
-            trainable, forecaster = build_forecaster(family_name, spec, model, normalization)
+            trainable, forecaster = build()
             compile_for(trainable, training, device)
             trainable.optimizer.build(trainable.trainable_variables)
     finally:
@@ -216,7 +224,7 @@ def fit_family(series: pd.DataFrame, spec: WindowSpec | dict, family_name: str, 
         spec: ``window_spec`` (split boundaries and training statistics).
         family_name: a key of ``seqcast.models.FAMILIES``.
         model: the family's hyperparameters (builder keyword arguments).
-        training: normalization, loss, learning_rate, batch_size, epochs, patience, seed,
+        training: normalization, transform, loss, learning_rate, batch_size, epochs, patience, seed,
             mixed_precision, deterministic, xla, backup_dir.
 
     Returns:
@@ -235,7 +243,14 @@ def fit_family(series: pd.DataFrame, spec: WindowSpec | dict, family_name: str, 
                                 int(training["batch_size"]), seed)
     check_scaling(train.values, spec, family_name)
     xla = use_xla(training.get("xla", "auto"), device, len(train) * epochs)
-    trainable, forecaster = build_compiled(family_name, spec, model, {**training, "xla": xla},
+    scales = series_scales(train.values, spec, training.get("transform", DEFAULT_TRANSFORM))
+    if scales.any_log:
+        logger.info("%s: targets in logs for %d of %d series (training.transform=%s)",
+                    family_name, int(scales.log.any(axis=1).sum()), spec.n_series,
+                    training.get("transform"))
+    normalization = training.get("normalization", DEFAULT_NORMALIZATION)
+    build = partial(build_forecaster, family_name, spec, model, normalization, scales)
+    trainable, forecaster = build_compiled(build, {**training, "xla": xla},
                                            (device, strategy, mixed))
     key = fingerprint(train.values, spec, family_name, model, training)
     backup = Backup(training["backup_dir"], key) if training.get("backup_dir") else None

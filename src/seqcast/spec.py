@@ -124,7 +124,7 @@ class WindowSpec:
         return np.asarray(self.mean)[:, t], np.asarray(self.std)[:, t]
 
 
-def _scaling(values: np.ndarray, offsets: np.ndarray, ends: np.ndarray, features: list[str]):
+def scaling(values: np.ndarray, offsets: np.ndarray, ends: np.ndarray, features: list[str]):
     """Per-series mean and std of the rows ``offsets[i] … ends[i]-1`` (the training rows)."""
     local = np.arange(len(values)) - np.repeat(offsets[:-1], np.diff(offsets))
     train = local < np.repeat(ends - offsets[:-1], np.diff(offsets))
@@ -171,7 +171,7 @@ def make_window_spec(series: pd.DataFrame, data: dict, windows: dict) -> WindowS
     lengths = panel.lengths
     validation_start, test_start = geometry.boundaries(lengths)
     offsets = panel.offsets
-    mean, std = _scaling(panel.values, offsets, offsets[:-1] + validation_start, panel.features)
+    mean, std = scaling(panel.values, offsets, offsets[:-1] + validation_start, panel.features)
     first_test = panel.stamps[offsets[:-1] + test_start]
     spec = WindowSpec(
         geometry=geometry, features=panel.features, targets=targets,

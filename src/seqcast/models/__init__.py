@@ -20,8 +20,16 @@ from seqcast.errors import ModelConfigError
 from seqcast.spec import WindowSpec
 
 from .cnn_lstm import build_cnn_lstm
-from .layers import FastTimeDistributed, Rescale, RestoreLevel, SeriesScaling, WindowNormalization
+from .layers import (
+    FastTimeDistributed,
+    Rescale,
+    RestoreLevel,
+    SeriesScaling,
+    SeriesTransform,
+    WindowNormalization,
+)
 from .lstm import build_lstm
+from .transform import TRANSFORMS, SeriesScales, series_scales
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,8 @@ class Family:
 
 # The best window-local normalisation across the series measured (README, "Accuracy").
 DEFAULT_NORMALIZATION = "mean"
+# No series transform unless asked for (README, "Accuracy").
+DEFAULT_TRANSFORM = "none"
 # Channels of the learned per-series embedding; 0: none (README, "Panels").
 DEFAULT_SERIES_EMBEDDING = 0
 
@@ -85,15 +95,20 @@ def series_codes(model: keras.Model, labels) -> np.ndarray:
     return codes.astype(np.int32)
 
 
-def _series_features(history, series, spec: WindowSpec, normalization: str, width: int):
-    """``history`` centred per window, with a learned per-series embedding of ``width``
-    channels appended at every step when ``width`` > 0 (``model.series_embedding``)."""
+def _series_features(inputs, spec: WindowSpec, normalization: str, width: int, logged: bool):
+    """``history`` (in logs where ``logged``) standardised per series and centred per
+    window, with a learned per-series embedding of ``width`` channels appended at every step
+    when ``width`` > 0 (``model.series_embedding``). ``inputs``: ``(history, series)``."""
+    history, series = inputs
     lookback, n_features = spec.lookback, len(spec.features)
+    if logged:
+        history = SeriesTransform(spec.n_series, n_features, name="to_log")([history, series])
     x = SeriesScaling(spec.n_series, n_features, ids=spec.series, name="standardise")(
         [history, series])
     x = kl.Reshape((lookback, n_features), dtype="float32")(x)
-    centred, level = WindowNormalization(normalization, dtype="float32",
-                                         name="window_normalization")(x)
+    centred, level = WindowNormalization(
+        normalization, season_length=spec.geometry.season_length, horizon=spec.horizon,
+        dtype="float32", name="window_normalization")(x)
     if width:
         embedded = kl.Embedding(spec.n_series, width, name="series_embedding")(series)
         centred = kl.Concatenate(axis=-1, dtype="float32")(
@@ -101,40 +116,61 @@ def _series_features(history, series, spec: WindowSpec, normalization: str, widt
     return centred, level
 
 
+def _set_scales(trainable: keras.Model, forecaster: keras.Model, spec: WindowSpec,
+                scales: SeriesScales) -> None:
+    t = spec.target_index
+    forecaster.get_layer("standardise").set_weights([scales.mean, scales.std])
+    forecaster.get_layer("to_units").set_weights([scales.mean[:, t], scales.std[:, t]])
+    if scales.any_log:
+        log, floor = scales.log.astype(np.float32), scales.floor
+        forecaster.get_layer("to_log").set_weights([log, floor])
+        forecaster.get_layer("from_log").set_weights([log[:, t], floor[:, t]])
+        trainable.get_layer("to_loss_scale").set_weights(list(spec.target_scale()))
+
+
 def build_forecaster(name: str, spec: WindowSpec, hyperparameters: dict,
-                     normalization: str = DEFAULT_NORMALIZATION
-                     ) -> tuple[keras.Model, keras.Model]:
+                     normalization: str = DEFAULT_NORMALIZATION,
+                     scales: SeriesScales | None = None) -> tuple[keras.Model, keras.Model]:
     """``(trainable, forecaster)`` sharing one set of weights.
 
     Both take ``[history, series]``: raw history in the family's layout and each row's series
     code. ``trainable`` outputs standardised targets (the loss compares like with like
     across series and targets); ``forecaster`` adds the de-scaling, so
     ``forecaster.predict([history, codes])`` is in each series' own units and needs nothing
-    else. Inside: per-series standardisation with each series' training statistics, then
-    window-local centring (``normalization``), an optional learned series embedding
-    (``hyperparameters["series_embedding"]`` channels, 0: none), the family's network, and
-    the level restored.
+    else. Inside: the series transform (``scales``, :func:`~seqcast.models.transform.
+    series_scales`; none by default), per-series standardisation with each series' training
+    statistics, then window-local centring (``normalization``), an optional learned series
+    embedding (``hyperparameters["series_embedding"]`` channels, 0: none), the family's
+    network, the level (or the seasonal-naive forecast) restored, de-scaling, and the inverse
+    transform. With a log transform ``trainable`` is the forecaster standardised by the raw
+    training statistics, so the loss is on the same scale as without it.
     """
     hyperparameters = dict(hyperparameters)
     width = int(hyperparameters.pop("series_embedding", DEFAULT_SERIES_EMBEDDING) or 0)
+    if scales is None:
+        scales = SeriesScales(np.zeros((spec.n_series, len(spec.features)), bool), None,
+                              np.asarray(spec.mean), np.asarray(spec.std))
     shape = input_shape(name, spec)
     target_index = spec.target_index
     history = keras.Input(shape=shape, name="history")
     series = keras.Input(shape=(), dtype="int32", name="series")
-    centred, level = _series_features(history, series, spec, normalization, width)
+    centred, level = _series_features((history, series), spec, normalization, width,
+                                      scales.any_log)
     if family(name).nested:
         centred = kl.Reshape((*shape[:-1], centred.shape[-1]), dtype="float32")(centred)
     out = family(name).build(centred, spec.horizon, len(target_index), **hyperparameters)
     out = RestoreLevel(target_index, dtype="float32", name="restore_level")(
         [kl.Activation("linear", dtype="float32")(out), level]
     )
+    n_series, n_targets = spec.n_series, len(target_index)
+    forecast = SeriesScaling(n_series, n_targets, inverse=True, name="to_units")([out, series])
+    if scales.any_log:
+        forecast = SeriesTransform(n_series, n_targets, inverse=True, name="from_log")(
+            [forecast, series])
+        out = SeriesScaling(n_series, n_targets, name="to_loss_scale")([forecast, series])
     trainable = keras.Model([history, series], out, name=f"{name}_standardised")
-    forecast = SeriesScaling(spec.n_series, len(target_index), inverse=True, name="to_units")(
-        [out, series])
     forecaster = keras.Model([history, series], forecast, name=name)
-    mean, std = np.asarray(spec.mean), np.asarray(spec.std)
-    forecaster.get_layer("standardise").set_weights([mean, std])
-    forecaster.get_layer("to_units").set_weights([mean[:, target_index], std[:, target_index]])
+    _set_scales(trainable, forecaster, spec, scales)
     return trainable, forecaster
 
 
@@ -142,10 +178,14 @@ __all__ = [
     "DEFAULT_NORMALIZATION",
     "FAMILIES",
     "DEFAULT_SERIES_EMBEDDING",
+    "DEFAULT_TRANSFORM",
     "FastTimeDistributed",
     "Rescale",
     "RestoreLevel",
     "SeriesScaling",
+    "SeriesScales",
+    "SeriesTransform",
+    "TRANSFORMS",
     "UnknownSeriesError",
     "WindowNormalization",
     "build_forecaster",
@@ -154,4 +194,5 @@ __all__ = [
     "input_shape",
     "series_codes",
     "series_ids",
+    "series_scales",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from seqcast.errors import ModelConfigError
@@ -37,38 +38,66 @@ class FastTimeDistributed(keras.layers.Wrapper):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class WindowNormalization(keras.layers.Layer):
-    """Window-local normalisation (``training.normalization``): subtract each window's own
-    level per feature, ``(centred, level)``.
+    """Window-local normalisation (``training.normalization``): ``(centred, level)``, the
+    window minus its own level per feature, and the reference the network's output is added to.
 
     ``mode``: ``last`` (the window's last value, as a naive forecast would), ``mean`` (the
-    window mean, as RevIN) or ``none``. Input and ``centred`` are ``(batch, lookback,
-    n_features)``; ``level`` is ``(batch, 1, n_features)``.
+    window mean, as RevIN), ``none``, or ``seasonal``: the input is centred on the window mean
+    and ``level`` is the seasonal-naive forecast of the window itself, ``(batch, horizon,
+    n_features)`` (step ``h`` takes the value ``season_length * ceil(h / season_length)``
+    steps before it; the naive forecast for ``season_length`` 1), so a zero network output
+    is that baseline. Input and ``centred`` are ``(batch, lookback, n_features)``; ``level``
+    is ``(batch, 1, n_features)`` in the other modes.
     """
 
-    MODES = ("last", "mean", "none")
+    MODES = ("last", "mean", "none", "seasonal")
 
-    def __init__(self, mode: str = "last", **kwargs):
+    def __init__(self, mode: str = "last", season_length: int | None = None,
+                 horizon: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if mode not in self.MODES:
             raise ModelConfigError(
                 f"training.normalization={mode!r} is not one of {list(self.MODES)}"
             )
-        self.mode = mode
+        if mode == "seasonal" and not (season_length and horizon):
+            raise ModelConfigError("normalization 'seasonal' needs season_length and horizon")
+        self.mode, self.season_length, self.horizon = mode, season_length, horizon
+
+    def seasonal_steps(self, lookback: int) -> np.ndarray:
+        """Window positions of the seasonal-naive forecast's steps ``1 … horizon``."""
+        m = self.season_length
+        if lookback < m:
+            raise ModelConfigError(
+                f"training.normalization=seasonal builds the seasonal-naive forecast from the "
+                f"window, which needs lookback ({lookback}) >= season_length ({m}); raise "
+                "windows.n_seq or windows.n_steps, or use normalization mean or last")
+        steps = np.arange(1, self.horizon + 1)
+        return lookback - 1 + steps - m * np.ceil(steps / m).astype(int)
+
+    def build(self, input_shape):
+        if self.mode == "seasonal":
+            self.seasonal_steps(input_shape[1])  # refuse a too-short window at build time
+        self.built = True
 
     def call(self, inputs):
         if self.mode == "last":
             level = inputs[:, -1:, :]
-        elif self.mode == "mean":
+        elif self.mode in ("mean", "seasonal"):
             level = ops.mean(inputs, axis=1, keepdims=True)
         else:
             level = ops.zeros_like(inputs[:, :1, :])
-        return inputs - level, level
+        if self.mode != "seasonal":
+            return inputs - level, level
+        steps = self.seasonal_steps(inputs.shape[1])
+        return inputs - level, ops.take(inputs, steps.tolist(), axis=1)
 
     def compute_output_shape(self, input_shape):
-        return input_shape, (input_shape[0], 1, input_shape[2])
+        steps = self.horizon if self.mode == "seasonal" else 1
+        return input_shape, (input_shape[0], steps, input_shape[2])
 
     def get_config(self):
-        return {**super().get_config(), "mode": self.mode}
+        return {**super().get_config(), "mode": self.mode, "season_length": self.season_length,
+                "horizon": self.horizon}
 
 
 # The layer's former name: models saved under it still load with safe_mode.
@@ -153,3 +182,52 @@ class SeriesScaling(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "n_series": self.n_series, "n_columns": self.n_columns,
                 "inverse": self.inverse, "ids": self.ids}
+
+
+# Largest log value the inverse transform exponentiates: exp(80) ~ 5.5e34 stays inside float32.
+MAX_LOG = 80.0
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SeriesTransform(keras.layers.Layer):
+    """Per-series log transform (``training.transform``) of the columns flagged for the row's
+    series, or its inverse (``inverse=True``: ``exp``); other columns pass unchanged.
+
+    Inputs ``[x, series]`` as :class:`SeriesScaling`. Non-trainable weights: ``log``
+    ``(n_series, n_columns)``, 1 where the column is taken in logs, and ``floor``, the value a
+    non-positive input is raised to before its log (half the smallest training value), so
+    the saved model carries the choice made at training time.
+    """
+
+    def __init__(self, n_series: int, n_columns: int, inverse: bool = False, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.n_series, self.n_columns, self.inverse = int(n_series), int(n_columns), inverse
+
+    def build(self, input_shape):
+        shape = (self.n_series, self.n_columns)
+        self.log = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="log")
+        self.floor = self.add_weight(shape=shape, initializer="ones", trainable=False,
+                                     name="floor")
+        self.built = True
+
+    def _per_row(self, weight, codes, rank):
+        return ops.reshape(ops.take(weight, codes, axis=0),
+                           (-1, *([1] * (rank - 2)), self.n_columns))
+
+    def call(self, inputs):
+        x, series = inputs
+        x = ops.cast(x, "float32")
+        codes = ops.reshape(ops.cast(series, "int32"), (-1,))
+        flag = self._per_row(self.log, codes, len(x.shape)) > 0.5
+        if self.inverse:  # both branches finite, so the gradient of `where` is too
+            return ops.where(flag, ops.exp(ops.minimum(x, MAX_LOG)), x)
+        floor = self._per_row(self.floor, codes, len(x.shape))
+        return ops.where(flag, ops.log(ops.maximum(x, floor)), x)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "n_series": self.n_series, "n_columns": self.n_columns,
+                "inverse": self.inverse}
