@@ -64,14 +64,19 @@ airflow-dag: $(VENV)/.airflow-plugin
 	  --pipelines retrain --target-dir deploy/airflow --jinja-file deploy/airflow/dag_template.j2 \
 	  --group-by memory --params "max_active_runs=1,retries=2,retry_delay=5,schedule=15 2 * * *"
 
-# Airflow first, under its constraints file for this Python when it can be fetched; then
-# seqcast with Airflow held at its version, and `pip check` for any conflict left.
+# Airflow first, under its constraints file for this Python when it can be fetched (else
+# under the pins below, which Airflow 3.2.2's task runner needs: newer fastapi, svcs and
+# pydantic break its in-process execution API); then seqcast with Airflow held at its
+# version, and `pip check` for any conflict left.
+AIRFLOW_FALLBACK_PINS := "fastapi>=0.129,<0.140" "svcs>=25.1,<26" "pydantic>=2.11,<2.13"
 $(AIRFLOW_VENV)/.installed: pyproject.toml
 	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
 	if curl -fsSL --max-time 30 -o $(AIRFLOW_VENV)/constraints.txt $(AIRFLOW_CONSTRAINTS); then \
 	  $(AIRFLOW_VENV)/bin/pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" \
 	    -c $(AIRFLOW_VENV)/constraints.txt; \
-	else echo "$(AIRFLOW_CONSTRAINTS) unreachable: resolving Airflow without it"; fi
+	else echo "$(AIRFLOW_CONSTRAINTS) unreachable: Airflow under fallback pins"; \
+	  $(AIRFLOW_VENV)/bin/pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" \
+	    $(AIRFLOW_FALLBACK_PINS); fi
 	$(AIRFLOW_VENV)/bin/pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" -e .
 	$(AIRFLOW_VENV)/bin/pip check
 	touch $@

@@ -2,20 +2,26 @@
 
 `make airflow-test` runs this with Airflow's own virtual environment (`.venv-airflow`):
 a throwaway AIRFLOW_HOME with a SQLite metadata database (`airflow db migrate`), a copy of
-the project with small models, `airflow dags test seqcast_retrain` twice (the first run
-promotes, the second judges against that champion), the DAG runs' states from Airflow, and
-the tracking store through MlflowClient. Exits non-zero, saying what is wrong, on any failure.
+the project with small models, `airflow dags test seqcast_retrain` twice, then the DAG runs'
+and tasks' states from Airflow and the tracking store through MlflowClient. The first run
+tracks through the Variable `seqcast_mlflow_tracking_uri` (a SQLite store) and promotes; the
+second through the Connection `seqcast_mlflow` to an `mlflow server` on that store (the
+Variable then points elsewhere: the Connection must win) and judges against the champion.
+Exits non-zero, saying what is wrong and keeping the work folder, on any failure.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,11 +59,50 @@ def airflow(env: dict, *args: str) -> str:
     return done.stdout
 
 
+@contextlib.contextmanager
+def mlflow_server(store: str):
+    """An `mlflow server` on a free loopback port; yields its port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri", store,
+         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"mlflow server on port {port} did not start")
+                time.sleep(1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def json_of(output: str):
+    """The JSON a command printed last (Airflow logs to stdout before it)."""
+    return json.loads(output.strip().splitlines()[-1])
+
+
 def check_dag_runs(env: dict, expected: int) -> None:
-    runs = json.loads(airflow(env, "dags", "list-runs", DAG_ID, "-o", "json"))
-    states = [run["state"] for run in runs]
-    if states != ["success"] * expected:
-        sys.exit(f"DAG runs of {DAG_ID}: states {states}, expected {expected} x success")
+    """``expected`` DAG runs, all successful, each with every stage's task successful."""
+    runs = json_of(airflow(env, "dags", "list-runs", DAG_ID, "-o", "json"))
+    if [run["state"] for run in runs] != ["success"] * expected:
+        sys.exit(f"DAG runs of {DAG_ID}: {[(r['run_id'], r['state']) for r in runs]}, "
+                 f"expected {expected}, all success")
+    for run in runs:
+        tasks = json_of(airflow(env, "tasks", "states-for-dag-run", DAG_ID, run["run_id"],
+                                "-o", "json"))
+        states = {task["task_id"]: task["state"] for task in tasks}
+        if states != dict.fromkeys(STAGES, "success"):
+            sys.exit(f"DAG run {run['run_id']}: task states {states}, expected "
+                     f"{sorted(STAGES)} all success")
 
 
 def check_registry(uri: str, dag_runs: int) -> None:
@@ -92,8 +137,17 @@ def check_registry(uri: str, dag_runs: int) -> None:
 
 
 def main() -> None:
-    started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="seqcast-airflow-"))
+    try:
+        run(work)
+    except SystemExit:
+        print(f"work folder kept for a look: {work}", file=sys.stderr)
+        raise
+    shutil.rmtree(work)
+
+
+def run(work: Path) -> None:
+    started = time.monotonic()
     (work / "project").mkdir()
     project = copy_project(work / "project")
     dags = work / "dags"
@@ -112,20 +166,24 @@ def main() -> None:
            "KEDRO_DISABLE_TELEMETRY": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     env.pop("MLFLOW_TRACKING_URI", None)
     airflow(env, "db", "migrate")
-    tasks = set(airflow(env, "tasks", "list", DAG_ID).split())
-    if tasks != STAGES:
-        sys.exit(f"{DAG_ID} has tasks {sorted(tasks)}, expected {sorted(STAGES)}")
-    print(f"{DAG_ID}: tasks {sorted(tasks)} ({time.monotonic() - started:.0f}s)")
-    for number, date in enumerate(("2026-01-01", "2026-01-02"), start=1):
-        airflow(env, "dags", "test", DAG_ID, date)
-        check_dag_runs(env, number)
-        print(f"dags test {date}: success ({time.monotonic() - started:.0f}s)")
-    if (project / "mlflow.db").exists():
-        sys.exit("the DAG tracked into the project's own mlflow.db, not the Variable's URI")
+    airflow(env, "dags", "test", DAG_ID, "2026-01-01")
+    check_dag_runs(env, 1)
+    print(f"dags test 2026-01-01 (Variable): all tasks success ({time.monotonic() - started:.0f}s)")
+    with mlflow_server(tracking_uri) as port:
+        connection = json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": port})
+        airflow({**env, "AIRFLOW_CONN_SEQCAST_MLFLOW": connection,
+                 "AIRFLOW_VAR_SEQCAST_MLFLOW_TRACKING_URI": f"sqlite:///{work / 'other.db'}"},
+                "dags", "test", DAG_ID, "2026-01-02")
+    check_dag_runs(env, 2)
+    print(f"dags test 2026-01-02 (Connection): all tasks success "
+          f"({time.monotonic() - started:.0f}s)")
+    for stray in (project / "mlflow.db", work / "other.db"):
+        if stray.exists():
+            sys.exit(f"the DAG tracked into {stray.name}: the Connection, then the Variable, "
+                     "must decide the tracking URI")
     check_registry(tracking_uri, dag_runs=2)
     decisions = json.loads((project / "data/08_reporting/retrain_decisions.json").read_text())
     print(f"decisions: {json.dumps(decisions)[:300]}")
-    shutil.rmtree(work)
     print(f"airflow-test passed in {time.monotonic() - started:.0f}s")
 
 

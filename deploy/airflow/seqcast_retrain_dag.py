@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from airflow.sdk import Connection, Variable, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 env = "local"
 pipeline_name = "retrain"
@@ -32,7 +33,7 @@ def _tracking_environment() -> dict[str, str]:
     """MLflow's tracking URI and credentials for the Kedro session, from Airflow."""
     try:
         conn = Connection.get("seqcast_mlflow")
-    except Exception:  # noqa: BLE001 - not defined: the Variable or the environment decides
+    except AirflowNotFoundException:  # then the Variable, then the environment
         uri = Variable.get("seqcast_mlflow_tracking_uri", default=None)
         return {"MLFLOW_TRACKING_URI": uri} if uri else {}
     scheme = "https" if conn.conn_type == "https" else "http"
