@@ -51,6 +51,8 @@ lint: install
 # runs that DAG in a real Airflow installed in its own venv, so that Airflow's constraints never
 # touch the project's environment; it is slow (minutes), hence not part of `make test`.
 AIRFLOW_VERSION ?= 3.2.2
+# The Kedro environment the DAG's sessions run in (another than local: in the DAG's name).
+AIRFLOW_ENV ?= local
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW_PYVER = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 AIRFLOW_CONSTRAINTS = https://raw.githubusercontent.com/apache/airflow/constraints-$(AIRFLOW_VERSION)/constraints-$(AIRFLOW_PYVER).txt
@@ -62,7 +64,7 @@ $(VENV)/.airflow-plugin: $(STAMP)
 airflow-dag: $(VENV)/.airflow-plugin
 	MLFLOW_TRACKING_URI=sqlite:///$$(mktemp -d)/mlflow.db $(BIN)/kedro airflow create \
 	  --pipelines retrain --target-dir deploy/airflow --jinja-file deploy/airflow/dag_template.j2 \
-	  --group-by memory --params "max_active_runs=1,retries=2,retry_delay=5,schedule=15 2 * * *"
+	  --env $(AIRFLOW_ENV) --group-by memory --params "max_active_runs=1,retries=2,retry_delay=5,schedule=15 2 * * *"
 
 # Airflow first, under its constraints file for this Python when it can be fetched (else
 # under the pins below, which Airflow 3.2.2's task runner needs: newer fastapi, svcs and
@@ -82,4 +84,4 @@ $(AIRFLOW_VENV)/.installed: pyproject.toml
 	touch $@
 
 airflow-test: $(AIRFLOW_VENV)/.installed
-	time $(AIRFLOW_VENV)/bin/python deploy/airflow/dag_test.py
+	$(AIRFLOW_VENV)/bin/python deploy/airflow/dag_test.py
