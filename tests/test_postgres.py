@@ -42,7 +42,7 @@ def promotion_chain(client: MlflowClient, name: str) -> list[str]:
                 if v.tags.get("decision") == "promoted"}
     promoted = [v for v in versions if v.tags.get("decision") == "promoted"]
     assert len(replaced) == len(promoted), [(v.version, v.tags) for v in versions]
-    chain, current = [], "None"
+    chain, current = [], "none"  # the first promoted version replaced no champion
     while current in replaced:
         current = replaced[current]
         chain.append(current)

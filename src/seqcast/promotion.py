@@ -113,8 +113,10 @@ def flag_champion(name: str, version, mase: float, baselines: dict, origins: int
 
 
 def score_tags(mase: float, baselines: dict, spec: WindowSpec, origins: int) -> dict:
-    """A version's gate score next to the baselines', which the forecast ranks by."""
-    return {"mase": f"{mase:.6f}", **{f"{b}_mase": f"{baselines[b]:.6f}" for b in BASELINES},
+    """A version's gate score next to the baselines', which the forecast ranks by; the dated
+    ``mase@<data end>`` keeps each earlier score when a champion is re-scored on newer data."""
+    return {"mase": f"{mase:.6f}", f"mase@{spec.end[:10]}": f"{mase:.6f}",
+            **{f"{b}_mase": f"{baselines[b]:.6f}" for b in BASELINES},
             "gate_origins": origins, "data_end": spec.end}
 
 
@@ -155,7 +157,11 @@ def decide(evaluation: Evaluation, tracked: dict, forecaster: keras.Model, retra
     version = registry.register(name, tracked["model_uri"], {
         "features": ",".join(spec.features), "run_id": tracked["run_id"],
         **score_tags(challenger, baselines, spec, origins),
-    }).version
+    }, description=(
+        f"{namespace} ({tracked['family']}) trained on {evaluation.dataset or 'the series'} "
+        f"({spec.n_series} series) to {spec.end}: gate MASE {challenger:.4f} against naive "
+        f"{baselines['naive']:.4f} and seasonal naive {baselines['seasonal_naive']:.4f} over "
+        f"{origins} origins per series; MLflow run {tracked['run_id']}")).version
     promote, reason = verdict(challenger, best, baselines, margin, previous)
     flagged = []
     if best is not None:
@@ -181,7 +187,7 @@ def record_decision(record: dict, name: str) -> None:
     best, failed = record["champion_mase"], record["champion_failed"]
     registry.tag_version(name, record["version"], {
         "decision": record["decision"], "reason": record["reason"][:MAX_TAG],
-        "champion_version": record["champion_version"], "margin": record["margin"],
+        "champion_version": record["champion_version"] or "none", "margin": record["margin"],
         "champion_mase": "failed" if failed else "none" if best is None else f"{best:.6f}",
     })
     namespace = record["namespace"]

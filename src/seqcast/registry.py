@@ -166,9 +166,19 @@ def check_fits(model: keras.Model, described: str, n_features: int, n_targets: i
         )
 
 
-def register(name: str, model_uri: str, tags: dict[str, str]) -> ModelVersion:
-    """A new version of ``name`` from a logged model, linked to the run that logged it."""
-    return mlflow.register_model(model_uri, name, tags=tags)
+def register(name: str, model_uri: str, tags: dict[str, str],
+             description: str | None = None) -> ModelVersion:
+    """A new version of ``name`` from a logged model, linked to the run that logged it, with
+    ``description`` (what it was trained on and how it scored) shown in the registry UI."""
+    version = mlflow.register_model(model_uri, name, tags=tags)
+    client = MlflowClient()
+    if description:
+        client.update_model_version(name, version.version, description=description)
+    if not client.get_registered_model(name).description:
+        client.update_registered_model(name, description=(
+            f"seqcast's {name.removeprefix('seqcast-')} forecaster, one version per retrain; "
+            f"the '{CHAMPION}' alias marks the version the forecast pipeline serves"))
+    return version
 
 
 # The promotion lease: a registered-model tag "<token> <expiry>" (Fischer's timed mutual

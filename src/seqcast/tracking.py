@@ -10,6 +10,8 @@ import inspect
 import logging
 import os
 import subprocess
+import warnings
+from pathlib import Path
 from types import SimpleNamespace
 
 import keras
@@ -17,6 +19,7 @@ import matplotlib.pyplot as plt
 import mlflow
 import mlflow.keras
 import numpy as np
+import pandas as pd
 from mlflow.models import Model, infer_signature
 
 import seqcast
@@ -196,9 +199,27 @@ def track_family(evaluation: Evaluation, block: dict, training_record: dict,
             "mase": evaluation.metrics[namespace]["mase"]}
 
 
-def log_run_summary(metrics: dict, window_spec: dict) -> None:
-    """Node: the parent run's data summary and every model's and baseline's scores."""
+def log_dataset(series: pd.DataFrame, data: dict) -> None:
+    """The cleaned series as the run's MLflow dataset (name, digest, source): the runs list's
+    "Datasets" column."""
+    source = data.get("path") or "series"
+    frame = series if data.get("id_columns") else series.reset_index()
+    # MLflow's own notices while it resolves a local path and hashes the frame: a path is
+    # "ambiguous" among its artifact sources, and pandas 4 deprecations inside its digest.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        dataset = mlflow.data.from_pandas(frame, source=source,
+                                          name=data.get("name") or Path(source).stem)
+    mlflow.log_input(dataset, context="training")
+
+
+def log_run_summary(metrics: dict, window_spec: dict, series: pd.DataFrame,
+                    data: dict) -> None:
+    """Node: the parent run's data summary, its input dataset and every model's and
+    baseline's scores."""
     spec = WindowSpec.from_dict(window_spec)
+    log_dataset(series, data)
     params = {
         "series.n_series": spec.n_series, "series.n_points": spec.n_points,
         "series.start": spec.start, "series.end": spec.end,

@@ -75,6 +75,11 @@ def test_one_parent_run_with_one_child_per_family(runs, trained_project):
     assert set(children["tags.data_end"]) == {"2015-12-31 00:00:00"}
     parent = parents.iloc[0]
     assert parent["tags.mlflow.runName"] == "train seattle-weather"  # not __default__
+    # the input series fills the runs list's "Datasets" column: name, digest, source
+    inputs = mlflow.get_run(parent["run_id"]).inputs.dataset_inputs
+    assert [i.dataset.name for i in inputs] == ["seattle-weather"] and inputs[0].dataset.digest
+    assert "seattle-weather.csv" in inputs[0].dataset.source
+    assert [t.value for t in inputs[0].tags if t.key == "mlflow.data.context"] == ["training"]
     assert parent["tags.dataset"] == "seattle-weather"
     store = mlflow.tracking.MlflowClient(f"sqlite:///{trained_project / 'mlflow.db'}")
     experiment = store.get_experiment(parent["experiment_id"])

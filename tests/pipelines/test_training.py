@@ -246,5 +246,7 @@ def test_ctrl_c_mid_epoch_ends_the_process_within_seconds(tmp_path):
     except subprocess.TimeoutExpired:
         process.kill()
         pytest.fail("the training process was still alive 20 s after Ctrl-C")
-    assert time.perf_counter() - interrupted < 10
+    # a deadlocked shutdown never ends; tearing TensorFlow down takes a few seconds at most
+    # (4-11 s measured inside a loaded full suite)
+    assert time.perf_counter() - interrupted < 15
     assert process.returncode != 0 and not (tmp_path / "out").exists()

@@ -24,7 +24,8 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             *(tracking_node(ns) for ns in FAMILIES),
-            Node(log_run_summary, inputs=["metrics", "window_spec"], outputs=None,
+            Node(log_run_summary, inputs=["metrics", "window_spec", "series", "params:data"],
+                 outputs=None,
                  name="log_run_summary"),
             Node(
                 evaluate_all,
