@@ -97,7 +97,7 @@ def test_retrain_reads_rows_appended_since_last_run(database, project, monkeypat
         first = versions[1].tags
         rescored = versions[2].tags["champion_version"] == "1"
         assert first["data_end"][:10] == ("2015-12-31" if rescored else "2015-12-17")
-        assert "mase@2015-12-17" in first and ("mase@2015-12-31" in first) == rescored
+        assert "mase_on_2015-12-17" in first and ("mase_on_2015-12-31" in first) == rescored
 
 
 def test_sql_source_from_conf_local(database, project, monkeypatch):

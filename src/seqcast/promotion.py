@@ -114,8 +114,8 @@ def flag_champion(name: str, version, mase: float, baselines: dict, origins: int
 
 def score_tags(mase: float, baselines: dict, spec: WindowSpec, origins: int) -> dict:
     """A version's gate score next to the baselines', which the forecast ranks by; the dated
-    ``mase@<data end>`` keeps each earlier score when a champion is re-scored on newer data."""
-    return {"mase": f"{mase:.6f}", f"mase@{spec.end[:10]}": f"{mase:.6f}",
+    ``mase_on_<data end>`` keeps each earlier score when a champion is re-scored on newer data."""
+    return {"mase": f"{mase:.6f}", f"mase_on_{spec.end[:10]}": f"{mase:.6f}",
             **{f"{b}_mase": f"{baselines[b]:.6f}" for b in BASELINES},
             "gate_origins": origins, "data_end": spec.end}
 

@@ -76,7 +76,8 @@ def test_one_parent_run_with_one_child_per_family(runs, trained_project):
     parent = parents.iloc[0]
     assert parent["tags.mlflow.runName"] == "train seattle-weather"  # not __default__
     # the input series fills the runs list's "Datasets" column: name, digest, source
-    inputs = mlflow.get_run(parent["run_id"]).inputs.dataset_inputs
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{trained_project / 'mlflow.db'}")
+    inputs = client.get_run(parent["run_id"]).inputs.dataset_inputs
     assert [i.dataset.name for i in inputs] == ["seattle-weather"] and inputs[0].dataset.digest
     assert "seattle-weather.csv" in inputs[0].dataset.source
     assert [t.value for t in inputs[0].tags if t.key == "mlflow.data.context"] == ["training"]

@@ -68,7 +68,7 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
         assert "gate MASE" in version.description and version.run_id in version.description
         first = MlflowClient().get_model_version(registry.model_name(label), "1")
         # the champion's score on this data, under the data's date as well as the latest
-        assert first.tags[f"mase@{first.tags['data_end'][:10]}"] == first.tags["mase"]
+        assert first.tags[f"mase_on_{first.tags['data_end'][:10]}"] == first.tags["mase"]
         assert "champion" in MlflowClient().get_registered_model(
             registry.model_name(label)).description
         assert version.run_id  # linked to the child run that logged it
