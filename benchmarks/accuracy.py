@@ -11,7 +11,7 @@ every configuration alike. Each ``--series`` is a local CSV with comma-separated
 
     .venv/bin/python benchmarks/accuracy.py --epochs 20 \\
         --series path=data/01_raw/seattle-weather.csv,name=seattle-weather \\
-        --series path=/tmp/co2.csv,time=date,target=co2,n_seq=4,n_steps=26,horizon=13,season=52
+        --series path=co2.csv,time=date,target=co2,n_seq=4,n_steps=26,horizon=13,season=52
 
 Keys: path (required), name, ids (id columns of a panel, ``+``-separated), time, target,
 frequency, features (``+``-separated), max_gap, n_seq, n_steps, horizon, season, origins,
