@@ -92,13 +92,9 @@ def validation_mase(series: pd.DataFrame, spec: WindowSpec, models: dict) -> dic
     """Mean over series of per-series validation MASE of each model in ``models`` (name →
     forecaster) and of the two baselines, all on the same origins."""
     origins = validation_origins(spec)
-    shape = (*origins.shape, spec.horizon, len(spec.targets))
     flat = origins.reshape(-1)
     codes = np.repeat(np.arange(spec.n_series), origins.shape[1])
     y = series[spec.targets].to_numpy(np.float64)
-    actual = y[flat[:, None] + np.arange(1, spec.horizon + 1)].reshape(shape)
-    scale = metrics.mase_scales(y, spec.offsets(), flat, spec.geometry.season_length)
-    scale = scale.reshape(*origins.shape, -1)
     forecasts = dict(baseline_forecasts(y, flat, spec))
     values, starts = spec.panel(series).values, flat - spec.lookback + 1
     for name, model in models.items():
@@ -108,6 +104,18 @@ def validation_mase(series: pd.DataFrame, spec: WindowSpec, models: dict) -> dic
         (x, _), _ = stream.batch(starts, codes)
         known = series_codes(model, spec.series)[codes]
         forecasts[name] = model.predict([x, known], batch_size=PREDICT_BATCH, verbose=0)
+    return origin_mase(y, spec, origins, forecasts)
+
+
+def origin_mase(y: np.ndarray, spec: WindowSpec, origins: np.ndarray,
+                forecasts: dict[str, np.ndarray]) -> dict[str, float]:
+    """Mean over series of per-series MASE of each forecast ``(n_series × k, horizon, T)``
+    made at the flat ``origins`` ``(n_series, k)`` of the targets ``y``."""
+    shape = (*origins.shape, spec.horizon, len(spec.targets))
+    flat = origins.reshape(-1)
+    actual = y[flat[:, None] + np.arange(1, spec.horizon + 1)].reshape(shape)
+    scale = metrics.mase_scales(y, spec.offsets(), flat, spec.geometry.season_length)
+    scale = scale.reshape(*origins.shape, -1)
     return {name: float(np.nanmean(metrics.series_scores(
         np.asarray(f, np.float64).reshape(shape), actual, scale)["mase"]))
         for name, f in forecasts.items()}
