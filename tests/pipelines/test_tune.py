@@ -16,6 +16,20 @@ TINY = {"trials": 2, "epochs": 1, "startup_trials": 1, "warmup_epochs": 0,
                                "transform": None}}}
 
 
+def test_tune_replaces_training_and_tracking_and_keeps_the_rest(project):
+    from kedro.framework.project import pipelines
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(project)
+    tune = {node.name for node in pipelines["tune"].nodes}
+    default = {node.name for node in pipelines["__default__"].nodes}
+    replaced = {"cnn_lstm.train_model", "lstm.train_model", "track_cnn_lstm", "track_lstm"}
+    assert replaced <= default and not replaced & tune
+    assert default - replaced <= tune  # backtests, evaluation, plots, the run summary
+    assert {"cnn_lstm.tune_model", "track_tuned_lstm", "track_lstm_trials"} <= tune
+    assert "lstm.tune_model" not in default
+
+
 @pytest.mark.slow
 def test_tune_run_tracks_tuned_families_with_nested_trials(project):
     run_kedro(project, ["tune"], params={**FAST, "tuning": TINY})
