@@ -10,14 +10,8 @@ from mlflow.tracking import MlflowClient
 from seqcast.backtest import Evaluation, backtest, context_table, evaluate
 from seqcast.spec import WindowSpec, make_window_spec
 from seqcast.tracking import track_family
-from seqcast.tuning import (
-    TuningConfigError,
-    search_space,
-    tune_family,
-    tuned_block,
-    validation_scores,
-    without_test_period,
-)
+from seqcast.tuning import tune_family, validation_scores, without_test_period
+from seqcast.tuning_space import TuningConfigError, search_space, tuned_block
 from seqcast.tuning_tracking import track_trials
 from tests.conftest import DATA, WINDOWS, clean_series, synthetic_raw
 

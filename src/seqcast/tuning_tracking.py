@@ -19,7 +19,8 @@ from mlflow.tracking import MlflowClient
 from seqcast.runs import process_tags
 from seqcast.spec import WindowSpec
 from seqcast.tracking import run_params
-from seqcast.tuning import OBJECTIVE, tuned_block
+from seqcast.tuning import OBJECTIVE
+from seqcast.tuning_space import tuned_block
 
 logger = logging.getLogger(__name__)
 

@@ -1,11 +1,13 @@
-"""Nodes of the tune pipeline; the logic lives in :mod:`seqcast.tuning`."""
+"""Nodes of the tune pipeline; the logic lives in :mod:`seqcast.tuning` and
+:mod:`seqcast.tuning_space`."""
 
 from __future__ import annotations
 
 import keras
 import pandas as pd
 
-from seqcast.tuning import tune_family, tuned_block
+from seqcast.tuning import tune_family
+from seqcast.tuning_space import tuned_block
 
 
 def tune_model(series: pd.DataFrame, window_spec: dict, block: dict, tuning: dict,
