@@ -125,3 +125,13 @@ def test_tuning_never_reads_a_test_period_value(tuned, series, spec):
                                                            result["best_params"])
     for a, b in zip(forecaster.get_weights(), other_forecaster.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_trials_that_cannot_train_fail_and_none_completing_is_an_error(series, spec):
+    negative = series.copy()
+    negative["load"] -= 100.0  # the log transform refuses targets <= 0
+    tuning = {**TUNING, "trials": 2, "space": {"training": {"transform": ["log"]}}}
+    with pytest.raises(TuningConfigError,
+                       match=r"none of 2 trials completed .*needs positive targets"):
+        tune_family(negative, make_window_spec(negative, DATA, WINDOWS).to_dict(), BLOCK,
+                    tuning)

@@ -163,7 +163,6 @@ def tune_family(series: pd.DataFrame, window_spec, block: dict, tuning: dict,
     """
     check_tuning(tuning)
     search = Search(series, window_spec, block, tuning, name or block["family"])
-    study = make_study(tuning, search.name)
     logger.info("tuning %s: up to %d trials%s over %s, scored by validation MASE", search.name,
                 tuning["trials"], f" or {tuning['timeout']}s" if tuning.get("timeout") else "",
                 sorted(search.space) or "nothing (the configured values only)")
@@ -171,6 +170,7 @@ def tune_family(series: pd.DataFrame, window_spec, block: dict, tuning: dict,
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial is ours
     logging.getLogger("tensorflow").addFilter(retracing)
     try:
+        study = make_study(tuning, search.name)
         study.optimize(search, n_trials=int(tuning["trials"]), timeout=tuning.get("timeout"),
                        catch=TRIAL_ERRORS)
     finally:
