@@ -215,8 +215,9 @@ def build_compiled(build: Callable[[], tuple[keras.Model, keras.Model]], trainin
     return trainable, forecaster
 
 
-def fit_family(series: pd.DataFrame, spec: WindowSpec | dict, family_name: str, model: dict,
-               training: dict) -> tuple[keras.Model, dict]:
+def fit_family(  # noqa: PLR0913  (callbacks: keyword-only, for tuning's pruner)
+        series: pd.DataFrame, spec: WindowSpec | dict, family_name: str, model: dict,
+        training: dict, *, callbacks: tuple = ()) -> tuple[keras.Model, dict]:
     """Fit one family with early stopping on the validation windows.
 
     Args:
@@ -226,6 +227,7 @@ def fit_family(series: pd.DataFrame, spec: WindowSpec | dict, family_name: str, 
         model: the family's hyperparameters (builder keyword arguments).
         training: normalization, transform, loss, learning_rate, batch_size, epochs, patience, seed,
             mixed_precision, deterministic, xla, backup_dir.
+        callbacks: more Keras callbacks, called after the others each epoch (tuning's pruning).
 
     Returns:
         ``(forecaster, training_record)``: the self-contained model (raw history in,
@@ -273,7 +275,7 @@ def fit_family(series: pd.DataFrame, spec: WindowSpec | dict, family_name: str, 
             verbose=0,  # EpochLog writes one line per epoch through logging instead
             shuffle=False,  # the feed shuffles per (seed, epoch)
             callbacks=[StopOnNonFinite(family_name, float(training["learning_rate"])), progress,
-                       EpochLog(family_name, epochs)],
+                       EpochLog(family_name, epochs), *callbacks],
         )
     seconds = time.perf_counter() - started
     progress.restore_best()

@@ -1,7 +1,8 @@
 """Project pipelines: each registered by name, ``__default__`` runs them end to end.
 
 The operations pipelines are composed here, from the pipelines they run: ``retrain`` (the
-scheduled job) and ``forecast`` (batch inference on freshly ingested data).
+scheduled job), ``forecast`` (batch inference on freshly ingested data) and ``tune`` (the
+default run with tuned models).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import importlib
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
-# The end-to-end run, in data-flow order. Operations pipelines (retrain, forecast) stay out.
+# The end-to-end run, in data-flow order. Operations pipelines (retrain, forecast, tune) stay
+# out.
 DEFAULT = ("ingestion", "windowing", "training", "evaluation")
 
 
@@ -31,6 +33,13 @@ def _composites(pipelines: dict[str, Pipeline]) -> dict[str, Pipeline]:
         latest = Pipeline(_create("ingestion"), outputs={
             "series": "forecast_series", "ingestion_report": "forecast_ingestion_report"})
         composed["forecast"] = latest + pipelines["forecast"]
+    if "tune" in pipelines:
+        # Tuning writes each family's model, training record and child run: it replaces the
+        # default run's nodes writing them (training, tracking) and keeps the rest.
+        default = sum((_create(n) for n in DEFAULT), Pipeline([]))
+        written = pipelines["tune"].all_outputs()
+        composed["tune"] = Pipeline(
+            [n for n in default.nodes if not written & set(n.outputs)]) + pipelines["tune"]
     return composed
 
 
