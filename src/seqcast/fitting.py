@@ -30,13 +30,7 @@ from seqcast.models import (
 from seqcast.resume import Backup, fingerprint
 from seqcast.spec import WindowSpec
 from seqcast.stream import WindowStream
-from seqcast.workers import (
-    build_before_fit,
-    feed,
-    multi_worker,
-    weights_digest,
-    worker_strategy,
-)
+from seqcast.workers import build_before_fit, feed, local_copy, multi_worker, worker_device
 
 logger = logging.getLogger(__name__)
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -51,10 +45,7 @@ def training_device(across: bool = False) -> tuple[str, tf.distribute.Strategy]:
     workers of ``TF_CONFIG`` (:mod:`seqcast.workers`)."""
     gpus = tf.config.list_physical_devices("GPU")
     if across:
-        strategy = worker_strategy()
-        workers = strategy.cluster_resolver.cluster_spec().num_tasks("worker")
-        return (f"{workers} workers x {len(gpus)} GPUs" if gpus else f"{workers} CPU workers"
-                ) + " (MultiWorkerMirroredStrategy)", strategy
+        return worker_device(len(gpus))
     if len(gpus) > 1:
         return f"{len(gpus)} GPUs (MirroredStrategy)", tf.distribute.MirroredStrategy()
     if gpus:
@@ -300,14 +291,9 @@ def fit_family(series: pd.DataFrame, spec: WindowSpec | dict, family_name: str, 
         )
     seconds = time.perf_counter() - started
     progress.restore_best()
-    if across:  # a copy outside the strategy: forecasting must not wait for the other workers
-        local = build()[1]
-        local.set_weights(forecaster.get_weights())
-        forecaster = local
-    check_model(forecaster, sample[0], family_name)
     if across:
-        logger.info("%s: weights %s on worker %s", family_name, weights_digest(forecaster),
-                    strategy.cluster_resolver.task_id)
+        forecaster = local_copy(build, forecaster, family_name)
+    check_model(forecaster, sample[0], family_name)
     if backup is not None:
         backup.remove()  # complete: nothing to resume
     return forecaster, summary(progress, trainable, (family_name, device, mixed), seconds,

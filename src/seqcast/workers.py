@@ -12,12 +12,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import math
 import os
 
 import numpy as np
 
 from seqcast.errors import SeqcastError
+
+logger = logging.getLogger(__name__)
 
 DISTRIBUTIONS = ("auto", "single", "multi_worker")
 
@@ -90,6 +93,24 @@ def worker_strategy():
             f"could not start the multi-worker strategy ({err}); TensorFlow must create it "
             "before any other operation: start training with `kedro run` and TF_CONFIG set, "
             "so that the project creates it at start-up") from err
+
+
+def worker_device(gpus: int):
+    """``(description, strategy)`` of this worker, with ``gpus`` GPUs."""
+    strategy = worker_strategy()
+    workers = len(cluster()["cluster"]["worker"])
+    return (f"{workers} workers x {gpus} GPUs" if gpus else f"{workers} CPU workers"
+            ) + " (MultiWorkerMirroredStrategy)", strategy
+
+
+def local_copy(build, forecaster, family_name: str):
+    """The trained forecaster rebuilt outside the strategy, so that forecasting with it never
+    waits for the other workers; its weights' digest is logged for comparing the workers."""
+    local = build()[1]
+    local.set_weights(forecaster.get_weights())
+    logger.info("%s: weights %s on worker %s", family_name, weights_digest(local),
+                cluster()["task"]["index"])
+    return local
 
 
 def share(n: int, index: int, count: int, per_step: int) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcast.workers import share, weights_digest
+from seqcast.workers import WorkerConfigError, multi_worker, share, weights_digest
 from tests.conftest import run_kedro, synthetic_raw
 
 DIGEST = re.compile(r"lstm: weights ([0-9a-f]{16}) on worker (\d)")
@@ -29,6 +29,24 @@ def test_every_worker_runs_the_same_whole_steps():
     assert set(np.concatenate(shares)) == set(range(n))  # every window, a few twice
     # Step i of all workers together is the single-process batch i, for whole batches.
     assert sorted(np.concatenate([s[:8] for s in shares])) == list(range(16))
+
+
+def test_distribution_follows_tf_config_and_refuses_what_cannot_start(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert not multi_worker("auto") and not multi_worker("single")
+    with pytest.raises(WorkerConfigError, match="TF_CONFIG is not set"):
+        multi_worker("multi_worker")
+    with pytest.raises(WorkerConfigError, match="must be one of auto, single, multi_worker"):
+        multi_worker("multiworker")
+    two = {"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(two))
+    assert multi_worker("auto") and not multi_worker("single")
+    monkeypatch.setenv("TF_CONFIG", json.dumps({**two, "task": {"type": "worker", "index": 2}}))
+    with pytest.raises(WorkerConfigError, match="not one of its 2 workers"):
+        multi_worker("auto")
+    monkeypatch.setenv("TF_CONFIG", "{cluster: a}")
+    with pytest.raises(WorkerConfigError, match="not a TensorFlow cluster spec"):
+        multi_worker("auto")
 
 
 def _free_ports(n: int) -> list[int]:
