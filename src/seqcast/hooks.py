@@ -154,7 +154,10 @@ class Workers:
     def after_context_created(self, context):
         if workers.cluster() is None:
             return
-        workers.worker_strategy()
+        if any(workers.multi_worker(block["training"].get("distribution", "auto"))
+               for block in context.params.values()
+               if isinstance(block, dict) and isinstance(block.get("training"), dict)):
+            workers.worker_strategy()  # waits until every worker has started
         if not workers.is_chief():
             scratch = tempfile.mkdtemp(prefix="seqcast-worker-")
             atexit.register(_drop_scratch, scratch)
