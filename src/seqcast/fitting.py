@@ -30,6 +30,7 @@ from seqcast.models import (
 from seqcast.resume import Backup, fingerprint
 from seqcast.spec import WindowSpec
 from seqcast.stream import WindowStream
+from seqcast.workers import build_before_fit, feed, local_copy, multi_worker, worker_device
 
 logger = logging.getLogger(__name__)
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -39,9 +40,12 @@ class TrainingConfigError(SeqcastError, ValueError):
     """A training parameter is invalid, or does not fit the saved resume point."""
 
 
-def training_device() -> tuple[str, tf.distribute.Strategy]:
-    """The visible accelerator(s), or the CPU: ``(description, strategy)``."""
+def training_device(across: bool = False) -> tuple[str, tf.distribute.Strategy]:
+    """The visible accelerator(s), or the CPU: ``(description, strategy)``; ``across``: the
+    workers of ``TF_CONFIG`` (:mod:`seqcast.workers`)."""
     gpus = tf.config.list_physical_devices("GPU")
+    if across:
+        return worker_device(len(gpus))
     if len(gpus) > 1:
         return f"{len(gpus)} GPUs (MirroredStrategy)", tf.distribute.MirroredStrategy()
     if gpus:
@@ -226,7 +230,7 @@ def fit_family(  # noqa: PLR0913  (callbacks: keyword-only, for tuning's pruner)
         family_name: a key of ``seqcast.models.FAMILIES``.
         model: the family's hyperparameters (builder keyword arguments).
         training: normalization, transform, loss, learning_rate, batch_size, epochs, patience, seed,
-            mixed_precision, deterministic, xla, backup_dir.
+            mixed_precision, deterministic, xla, backup_dir, distribution.
         callbacks: more Keras callbacks, called after the others each epoch (tuning's pruning).
 
     Returns:
@@ -239,10 +243,13 @@ def fit_family(  # noqa: PLR0913  (callbacks: keyword-only, for tuning's pruner)
     spec = WindowSpec.from_dict(spec)
     seed, epochs = int(training["seed"]), int(training["epochs"])
     keras.utils.set_random_seed(seed)
-    device, strategy = training_device()
-    mixed = bool(training.get("mixed_precision")) and device != "CPU"
-    train, validation = streams(series, spec, family(family_name).nested,
-                                int(training["batch_size"]), seed)
+    across = multi_worker(training.get("distribution", "auto"))
+    device, strategy = training_device(across)
+    mixed = bool(training.get("mixed_precision")) and "GPU" in device
+    batch_size = int(training["batch_size"])
+    if across:  # batch_size stays the global batch: each replica reads its part
+        batch_size = math.ceil(batch_size / strategy.num_replicas_in_sync)
+    train, validation = streams(series, spec, family(family_name).nested, batch_size, seed)
     check_scaling(train.values, spec, family_name)
     xla = use_xla(training.get("xla", "auto"), device, len(train) * epochs)
     scales = series_scales(train.values, spec, training.get("transform", DEFAULT_TRANSFORM))
@@ -255,7 +262,11 @@ def fit_family(  # noqa: PLR0913  (callbacks: keyword-only, for tuning's pruner)
     trainable, forecaster = build_compiled(build, {**training, "xla": xla},
                                            (device, strategy, mixed))
     key = fingerprint(train.values, spec, family_name, model, training)
-    backup = Backup(training["backup_dir"], key) if training.get("backup_dir") else None
+    if across and training.get("backup_dir"):
+        logger.info("%s: no resume point across workers (training.backup_dir is ignored)",
+                    family_name)
+    backup = Backup(training["backup_dir"], key) if training.get("backup_dir") and not across \
+        else None
     saved = resume_point(backup, epochs, family_name)
     if saved:
         restore(trainable, saved)
@@ -267,11 +278,14 @@ def fit_family(  # noqa: PLR0913  (callbacks: keyword-only, for tuning's pruner)
     )
     if xla and trainable.jit_compile is True and first < epochs:  # Keras may have refused it
         logger.info("compiling %s with XLA, the first epoch takes longer", family_name)
+    sample = validation.batch(*validation.windows.locate(np.arange(1)))
+    if across:
+        build_before_fit(trainable, strategy, sample)
     started = time.perf_counter()
     if first < epochs and not progress.stopped:
         trainable.fit(
-            train.dataset(first, epochs), validation_data=validation.dataset(),
-            steps_per_epoch=len(train), epochs=epochs, initial_epoch=first,
+            **feed(train, validation, first, epochs, strategy if across else None),
+            epochs=epochs, initial_epoch=first,
             verbose=0,  # EpochLog writes one line per epoch through logging instead
             shuffle=False,  # the feed shuffles per (seed, epoch)
             callbacks=[StopOnNonFinite(family_name, float(training["learning_rate"])), progress,
@@ -279,8 +293,9 @@ def fit_family(  # noqa: PLR0913  (callbacks: keyword-only, for tuning's pruner)
         )
     seconds = time.perf_counter() - started
     progress.restore_best()
-    check_model(forecaster, validation.batch(*validation.windows.locate(np.arange(1)))[0],
-                family_name)
+    if across:
+        forecaster = local_copy(build, forecaster, family_name)
+    check_model(forecaster, sample[0], family_name)
     if backup is not None:
         backup.remove()  # complete: nothing to resume
     return forecaster, summary(progress, trainable, (family_name, device, mixed), seconds,

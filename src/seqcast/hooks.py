@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from kedro.framework.hooks import hook_impl
+from kedro.io import MemoryDataset
 
-from seqcast import locking, runs, summary
+from seqcast import locking, runs, summary, workers
 from seqcast.tracking_server import use_tracking_server
 
 logger = logging.getLogger(__name__)
@@ -33,7 +38,7 @@ class RunLock:
     @hook_impl(tryfirst=True)  # before kedro-mlflow starts a run that would wait with us
     def before_pipeline_run(self, run_params, pipeline, catalog):
         self._release()  # one an earlier session of this process could not release
-        if not writes_files(pipeline, catalog):
+        if not workers.is_chief() or not writes_files(pipeline, catalog):
             return
         settings = catalog.load("params:runs")
         names = run_params.get("pipeline_names") or ["__default__"]
@@ -133,3 +138,44 @@ class TrackingServerCheck:
     @hook_impl(tryfirst=True)  # before kedro-mlflow's own set-up contacts the server
     def after_context_created(self, context):
         use_tracking_server(context.config_loader, timeout=self.TIMEOUT_S)
+
+
+class Workers:
+    """A process started with ``TF_CONFIG`` is one worker of a multi-worker training
+    (:mod:`seqcast.workers`).
+
+    TensorFlow accepts the multi-worker strategy only before its first operation, so it is
+    created here, as the run starts. Only the chief (worker 0) keeps anything: another worker
+    trains alongside it, but its outputs stay in memory and its MLflow run goes to a scratch
+    store deleted when it exits, as TensorFlow advises for non-chief saves.
+    """
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow reads the tracking URI
+    def after_context_created(self, context):
+        if workers.cluster() is None:
+            return
+        if any(workers.multi_worker(block["training"].get("distribution", "auto"))
+               for block in context.params.values()
+               if isinstance(block, dict) and isinstance(block.get("training"), dict)):
+            workers.worker_strategy()  # waits until every worker has started
+        if not workers.is_chief():
+            scratch = tempfile.mkdtemp(prefix="seqcast-worker-")
+            atexit.register(_drop_scratch, scratch)
+            os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{Path(scratch) / 'mlflow.db'}"
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params, pipeline, catalog):
+        if workers.is_chief():
+            return
+        for name in pipeline.all_outputs():
+            catalog[name] = MemoryDataset(copy_mode="assign")  # a model is not deep-copied
+
+
+def _drop_scratch(scratch: str) -> None:
+    """End the scratch store's run (MLflow's own exit handler would come too late), then
+    delete it."""
+    import mlflow
+
+    while mlflow.active_run():
+        mlflow.end_run()
+    shutil.rmtree(scratch, ignore_errors=True)

@@ -23,7 +23,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 # Parameters that do not change what an epoch computes; a run may resume across them.
-OPERATIONAL = ("epochs", "backup_dir")
+OPERATIONAL = ("epochs", "backup_dir", "distribution")
 
 
 def fingerprint(values: np.ndarray, spec, family_name: str, model: dict,

@@ -20,6 +20,7 @@ from seqcast.hooks import (  # noqa: E402
     RunProvenance,
     RunSummary,
     TrackingServerCheck,
+    Workers,
 )
 
 # Bound MLflow's HTTP retries (default: 7 retries with backoff, minutes against a dead server).
@@ -30,7 +31,7 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 hide_unhinted_model_warning()  # kedro-mlflow's import sets it off; nothing a user can change
 leave_out_routine_records()  # Kedro's and kedro-mlflow's lines that repeat another one
 
-HOOKS = (TrackingServerCheck(), RunLock(), NodeProgress(), RunProvenance(), RunSummary())
+HOOKS = (Workers(), TrackingServerCheck(), RunLock(), NodeProgress(), RunProvenance(), RunSummary())
 
 
 def _env_or(name: str, default: str | None = None) -> str | None:

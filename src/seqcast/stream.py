@@ -155,7 +155,8 @@ class WindowStream:
                 positions = order[i : i + self.batch_size]
             yield self.batch(*self.windows.locate(positions))
 
-    def dataset(self, first_epoch: int = 0, epochs: int = 1, prefetch: int | None = None):
+    def dataset(self, first_epoch: int = 0, epochs: int = 1, prefetch: int | None = None,
+                shard: tuple[int, int, int] | None = None):
         """Epochs ``first_epoch … epochs-1`` as one ``tf.data.Dataset`` built in TensorFlow.
 
         The panel is one tensor; each epoch's order of window positions is a stateless
@@ -164,10 +165,18 @@ class WindowStream:
         Nothing runs in Python per batch, so an abandoned iterator (Ctrl-C, early stopping)
         holds no Python thread and cannot block interpreter shutdown. The windows equal
         :meth:`batch`'s; the order differs from iterating the stream in numpy.
+
+        ``shard=(index, count, per_step)``: worker ``index`` of ``count`` reads only its share
+        of each epoch's order (:func:`seqcast.workers.share`), the same on every worker.
         """
         import tensorflow as tf
 
         n, batch_size = len(self.windows), self.batch_size
+        picked = None
+        if shard is not None:
+            from seqcast.workers import share
+
+            picked = tf.constant(share(n, *shard))
         index_dtype = tf.int32 if len(self.values) < 2**31 else tf.int64
         np_index = index_dtype.as_numpy_dtype
         values = tf.constant(self.values)
@@ -202,18 +211,23 @@ class WindowStream:
             if self.shuffle:
                 seed = tf.stack([tf.constant(self.seed, tf.int64), epoch])
                 positions = tf.random.experimental.stateless_shuffle(positions, seed=seed)
+            if picked is not None:
+                positions = tf.gather(positions, picked)
             # One element per batch: slicing positions one by one costs ~1 µs per window.
-            full = n // batch_size * batch_size
+            full = length // batch_size * batch_size
             batches = tf.data.Dataset.from_tensor_slices(
                 tf.reshape(positions[:full], (-1, batch_size)))
-            if full == n:
+            if full == length:
                 return batches
             return batches.concatenate(tf.data.Dataset.from_tensors(positions[full:]))
 
+        length = n if picked is None else len(picked)
+        batches_per_epoch = (length + batch_size - 1) // batch_size
         dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
         dataset = dataset.map(windows, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         # A known length lets Keras count steps instead of running the data dry.
         dataset = dataset.apply(
-            tf.data.experimental.assert_cardinality(len(self) * max(epochs - first_epoch, 0))
+            tf.data.experimental.assert_cardinality(
+                batches_per_epoch * max(epochs - first_epoch, 0))
         )
         return dataset.prefetch(tf.data.AUTOTUNE if prefetch is None else prefetch)

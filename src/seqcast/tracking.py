@@ -35,7 +35,7 @@ WINDOW_KEYS = ("n_seq", "n_steps", "lookback", "horizon", "season_length", "orig
 SCORES = ("mase", "smape", "rmse", "mae")
 NOT_APPLICABLE = "n/a"
 # How a run trained, not what it learned: tags, so they stay out of the compare view's params.
-OPERATIONAL = ("backup_dir", "xla", "deterministic")
+OPERATIONAL = ("backup_dir", "xla", "deterministic", "distribution")
 
 
 def hyperparameters(build) -> dict[str, object]:
