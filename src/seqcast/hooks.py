@@ -1,4 +1,5 @@
-"""Project hooks: one writing run at a time, run provenance, a bounded wait on a server."""
+"""Project hooks: one writing run at a time, run provenance, a bounded wait on a server, and
+kedro-mlflow's tracking less the parameters nobody set."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 from pathlib import Path
 
 from kedro.framework.hooks import hook_impl
+from kedro_mlflow.framework.hooks import MlflowHook
 
 from seqcast import locking, runs, summary
 from seqcast.tracking_server import use_tracking_server
@@ -133,3 +135,26 @@ class TrackingServerCheck:
     @hook_impl(tryfirst=True)  # before kedro-mlflow's own set-up contacts the server
     def after_context_created(self, context):
         use_tracking_server(context.config_loader, timeout=self.TIMEOUT_S)
+
+
+class MlflowTracking(MlflowHook):
+    """kedro-mlflow's hook, logging each node's ``params:`` inputs without the ``None`` leaves.
+
+    kedro-mlflow logs every leaf of every parameter a node reads; a key left at ``null``
+    (``data.id_columns``, ``windows.lookback`` …, "infer it" or "not used") would reach MLflow
+    as the string ``"None"``, a value nobody chose that reads like one. ``settings.py``
+    registers this hook in place of the plugin's own.
+    """
+
+    @hook_impl
+    def before_node_run(self, node, catalog, inputs, is_async):
+        set_only = {name: without_none(value) for name, value in inputs.items()
+                    if value is not None}
+        super().before_node_run(node, catalog, set_only, is_async)
+
+
+def without_none(value):
+    """``value`` with every dictionary key whose value is ``None`` left out, at any depth."""
+    if isinstance(value, dict):
+        return {k: without_none(v) for k, v in value.items() if v is not None}
+    return value
