@@ -5,7 +5,7 @@ compare-runs page of the latest parent run's children in headless Chromium, save
 a PNG and stops the server. Run it from the project folder after a ``kedro run``:
 
     python docs/screenshot.py                      # writes docs/mlflow-compare.png
-    python docs/screenshot.py --browser chromium --size 1600,1000 --out docs/mlflow-compare.png
+    python docs/screenshot.py --browser chromium --size 1400,2200 --out docs/mlflow-compare.png
 
 Chromium is not a project dependency: install it with the system's packages.
 """
