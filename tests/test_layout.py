@@ -75,7 +75,9 @@ def test_operations_pipelines_are_composed_by_the_registry(project):
     bootstrap_project(project)
     retrain, forecast = pipelines["retrain"], pipelines["forecast"]
     names = {node.name for node in retrain.nodes}
-    assert {"clean_series", "make_window_spec", "cnn_lstm.train_model", "evaluate",
-            "decide_lstm", "collect_decisions"} <= names
-    assert {node.name for node in forecast.nodes} == {"clean_series", "forecast_next"}
+    assert {"ingestion.clean_series", "windowing.make_window_spec",
+            "training.cnn_lstm.train_model", "evaluation.evaluate", "retrain.decide_lstm",
+            "retrain.collect_decisions"} <= names
+    assert {node.name for node in forecast.nodes} == {"ingestion.clean_series",
+                                                      "forecast.forecast_next"}
     assert forecast.all_outputs() == {"forecast_series", "forecast_ingestion_report", "forecast"}

@@ -209,7 +209,7 @@ def test_a_run_killed_during_training_is_marked_killed_at_the_next_start(project
     run_kedro(project, ["ingestion", "windowing"])  # the store exists, as after any first run
     slow = ("cnn_lstm.training.epochs=500,cnn_lstm.training.patience=500,"
             "cnn_lstm.model.units=8,cnn_lstm.model.filters=8")
-    job = subprocess.Popen([*KEDRO, "--pipelines", "training", "--namespaces", "cnn_lstm",
+    job = subprocess.Popen([*KEDRO, "--pipelines", "training", "--namespaces", "training.cnn_lstm",
                             "--params", slow], cwd=project, env=environment(),
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = ""

@@ -35,5 +35,14 @@ def test_kedro_viz_build_holds_every_stage_and_its_nodes(project):
         assert site["selected_pipeline"] == name
         built[name] = {n["full_name"] for n in site["nodes"] if n["type"] == "task"}
         assert built[name] == {n.name for n in pipelines[name].nodes}, name
-    assert {"cnn_lstm.train_model", "lstm.train_model"} <= built["training"]
+    assert {"training.cnn_lstm.train_model", "training.lstm.train_model"} <= built["training"]
     assert set().union(*(built[s] for s in STAGES)) <= built["__default__"]
+    # the top level shows one collapsible box per stage; the families nest inside training
+    for name, boxes in (("__default__", STAGES), ("retrain", (*STAGES, "retrain")),
+                        ("forecast", ("ingestion", "forecast"))):
+        tree = json.loads((api / "pipelines" / name).read_text())["modular_pipelines"]
+        top = {c["id"] for c in tree["__root__"]["children"] if c["type"] == "modularPipeline"}
+        assert top == set(boxes), name
+        if "training" in boxes:
+            inner = {c["id"] for c in tree["training"]["children"]}
+            assert {"training.cnn_lstm", "training.lstm"} <= inner

@@ -109,41 +109,41 @@ def seqcast_retrain():
     @task(task_id="ingestion")
     def ingestion():
         return _run_stage([
-            "clean_series",
+            "ingestion.clean_series",
         ])
 
     @task(task_id="windowing")
     def windowing():
         return _run_stage([
-            "make_window_spec",
+            "windowing.make_window_spec",
         ])
 
     @task(task_id="train_cnn_lstm")
     def train_cnn_lstm():
         return _run_stage([
-            "cnn_lstm.train_model",
-            "cnn_lstm.backtest",
+            "training.cnn_lstm.train_model",
+            "training.cnn_lstm.backtest",
         ])
 
     @task(task_id="train_lstm")
     def train_lstm():
         return _run_stage([
-            "lstm.train_model",
-            "lstm.backtest",
+            "training.lstm.train_model",
+            "training.lstm.backtest",
         ])
 
     @task(task_id="evaluate_and_register")
     def evaluate_and_register():
         return _run_stage([
-            "plot_losses",
-            "evaluate",
-            "plot_forecasts",
-            "track_cnn_lstm",
-            "track_lstm",
-            "decide_cnn_lstm",
-            "decide_lstm",
-            "collect_decisions",
-            "log_run_summary",
+            "evaluation.plot_losses",
+            "evaluation.evaluate",
+            "evaluation.plot_forecasts",
+            "evaluation.track_cnn_lstm",
+            "evaluation.track_lstm",
+            "retrain.decide_cnn_lstm",
+            "retrain.decide_lstm",
+            "retrain.collect_decisions",
+            "evaluation.log_run_summary",
         ])
 
     tasks = {

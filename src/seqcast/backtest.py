@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from seqcast import metrics
+from seqcast.errors import SeqcastError
 from seqcast.models import history_shape, series_codes
 from seqcast.spec import WindowSpec
 from seqcast.stream import WindowStream
@@ -49,6 +50,45 @@ def forecast_table(stamps: pd.DatetimeIndex, spec: WindowSpec, origins: np.ndarr
         "forecast": forecast.reshape(-1).astype(np.float64),
         "actual": actual.reshape(-1),
     })
+
+
+class OutputsConfigError(SeqcastError, ValueError):
+    """``params:outputs`` holds a value the CSV outputs cannot use."""
+
+
+def round_significant(values: np.ndarray, digits: int | None) -> np.ndarray:
+    """``values`` (float64) rounded to ``digits`` significant digits; ``None``: unchanged.
+
+    Scaling by an exact power of ten (up to 1e22) and back is correctly rounded, so each
+    result is the float64 nearest its rounded decimal and is written with at most ``digits``
+    digits; the rare values beyond that range go through decimal text instead.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if digits is None:
+        return values
+    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
+        raise OutputsConfigError(
+            f"outputs.significant_digits is {digits!r}: give a whole number of at least 1 "
+            "(e.g. 6), or null to write forecasts at full precision")
+    out = values.copy()
+    scaled = np.isfinite(values) & (values != 0)
+    shift = np.zeros(values.shape, dtype=np.int64)
+    shift[scaled] = digits - 1 - np.floor(np.log10(np.abs(values[scaled]))).astype(np.int64)
+    up, down = scaled & (shift >= 0) & (shift <= 22), scaled & (shift < 0) & (shift >= -22)
+    power = 10.0 ** np.abs(shift)
+    out[up] = np.round(values[up] * power[up]) / power[up]
+    out[down] = np.round(values[down] / power[down]) * power[down]
+    rest = scaled & ~up & ~down
+    out[rest] = [float(f"{v:.{digits}g}") for v in values[rest]]
+    return out
+
+
+def rounded_forecasts(table: pd.DataFrame, digits: int | None) -> pd.DataFrame:
+    """``table`` with its ``forecast`` column rounded to ``digits`` significant digits, for
+    the files people read; the actuals stay as read, and scores use the full precision."""
+    if digits is None:
+        return table
+    return table.assign(forecast=round_significant(table["forecast"].to_numpy(), digits))
 
 
 def _actual(y: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:

@@ -77,7 +77,7 @@ def hide_unhinted_model_warning() -> None:
 
 
 class NodeProgress:
-    """One line as each node starts: ``node 3/12 cnn_lstm.train_model``."""
+    """One line as each node starts: ``node 3/12 training.cnn_lstm.train_model``."""
 
     def __init__(self):
         self.total, self.started = 0, 0

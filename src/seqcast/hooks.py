@@ -1,4 +1,5 @@
-"""Project hooks: one writing run at a time, run provenance, a bounded wait on a server."""
+"""Project hooks: one writing run at a time, run provenance, a bounded wait on a server, and
+kedro-mlflow's tracking less the parameters nobody set."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from kedro.framework.hooks import hook_impl
 from kedro.io import MemoryDataset
+from kedro_mlflow.framework.hooks import MlflowHook
 
 from seqcast import locking, runs, summary, workers
 from seqcast.tracking_server import use_tracking_server
@@ -179,3 +181,26 @@ def _drop_scratch(scratch: str) -> None:
     while mlflow.active_run():
         mlflow.end_run()
     shutil.rmtree(scratch, ignore_errors=True)
+
+
+class MlflowTracking(MlflowHook):
+    """kedro-mlflow's hook, logging each node's ``params:`` inputs without the ``None`` leaves.
+
+    kedro-mlflow logs every leaf of every parameter a node reads; a key left at ``null``
+    (``data.id_columns``, ``windows.lookback`` …, "infer it" or "not used") would reach MLflow
+    as the string ``"None"``, a value nobody chose that reads like one. ``settings.py``
+    registers this hook in place of the plugin's own.
+    """
+
+    @hook_impl
+    def before_node_run(self, node, catalog, inputs, is_async):
+        set_only = {name: without_none(value) for name, value in inputs.items()
+                    if value is not None}
+        super().before_node_run(node, catalog, set_only, is_async)
+
+
+def without_none(value):
+    """``value`` with every dictionary key whose value is ``None`` left out, at any depth."""
+    if isinstance(value, dict):
+        return {k: without_none(v) for k, v in value.items() if v is not None}
+    return value

@@ -15,7 +15,11 @@ from seqcast.console import (  # noqa: E402
     hide_unhinted_model_warning,
     leave_out_routine_records,
 )
+
+hide_unhinted_model_warning()  # set off by kedro-mlflow's import (seqcast.hooks imports it)
+
 from seqcast.hooks import (  # noqa: E402
+    MlflowTracking,
     RunLock,
     RunProvenance,
     RunSummary,
@@ -28,10 +32,13 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 
-hide_unhinted_model_warning()  # kedro-mlflow's import sets it off; nothing a user can change
 leave_out_routine_records()  # Kedro's and kedro-mlflow's lines that repeat another one
 
-HOOKS = (Workers(), TrackingServerCheck(), RunLock(), NodeProgress(), RunProvenance(), RunSummary())
+# kedro-mlflow's hook, from the project: without None-valued parameters (MlflowTracking).
+# Registered last, after the others as the plugin's was: their tryfirst/trylast still hold.
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")  # either spelling of its name
+HOOKS = (Workers(), TrackingServerCheck(), RunLock(), NodeProgress(), RunProvenance(), RunSummary(),
+         MlflowTracking())
 
 
 def _env_or(name: str, default: str | None = None) -> str | None:

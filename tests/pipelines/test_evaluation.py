@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcast.backtest import baseline_backtest
+from seqcast.backtest import baseline_backtest, round_significant
 from seqcast.tracking import hyperparameter_names
 
 NAMES = {"cnn_lstm", "lstm", "naive", "seasonal_naive"}
@@ -117,3 +117,68 @@ def test_children_carry_the_same_keys(runs, trained_project):
         assert pd.isna(child.get("params.training.xla"))
         assert child["tags.training.xla"] == "auto"  # how it ran: a tag, not a parameter
         assert f"| {child['tags.namespace']} | " in child["tags.mlflow.note.content"]
+
+
+def significant_digits(text: str) -> int:
+    """Significant digits of a number as written (``12.6639`` → 6, ``0.00120`` → 2)."""
+    digits = text.lstrip("-").split("e")[0].replace(".", "").lstrip("0").rstrip("0")
+    return max(len(digits), 1)
+
+
+def test_backtest_csv_rounds_forecasts_and_keeps_actuals_as_read(trained_project):
+    text = pd.read_csv(trained_project / "data/07_model_output/backtest_forecasts.csv",
+                       dtype=str)
+    written = [significant_digits(v) for v in text["forecast"]]
+    assert max(written) == 6  # at most 6, and rounded rather than cut shorter
+    raw = pd.read_csv(trained_project / "data/01_raw/seattle-weather.csv", dtype=str)
+    as_read = dict(zip(pd.to_datetime(raw["date"]).astype(str), raw["temp_max"], strict=True))
+    assert [as_read[t] for t in text["timestamp"]] == list(text["actual"])
+
+
+def test_null_significant_digits_writes_full_precision(trained_project):
+    from kedro.framework.project import pipelines
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(trained_project)
+    (node,) = [n for n in pipelines["evaluation"].nodes if n.name == "evaluation.evaluate"]
+    inputs = {"series": pd.read_parquet(trained_project / "data/02_intermediate/series.parquet"),
+              "window_spec": json.loads(
+                  (trained_project / "data/05_model_input/window_spec.json").read_text()),
+              "params:data": {"name": "seattle-weather"},
+              **{f"{ns}.backtest": pd.read_parquet(
+                  trained_project / f"data/07_model_output/{ns}_backtest.parquet")
+                 for ns in ("cnn_lstm", "lstm")}}
+    full = node.run({**inputs, "params:outputs.significant_digits": None})
+    six = node.run({**inputs, "params:outputs.significant_digits": 6})
+    exact = full["backtest_forecasts"]["forecast"].to_numpy()
+    assert max(significant_digits(repr(float(v))) for v in exact) > 6
+    np.testing.assert_array_equal(exact, full["evaluation"].forecasts["forecast"])
+    np.testing.assert_array_equal(six["backtest_forecasts"]["forecast"],
+                                  round_significant(exact, 6))
+    assert six["metrics"] == full["metrics"]  # scores from the unrounded forecasts
+
+
+def test_round_significant_writes_at_most_the_digits_asked_for():
+    values = np.array([123456.789, -0.000123456789, 9.9999996, 0.0, np.nan, 1e-30 / 3,
+                       7.0e25 / 3, 12.8])
+    rounded = round_significant(values, 3)
+    assert [repr(float(v)) for v in rounded[[0, 1, 2, 3, 7]]] == [
+        "123000.0", "-0.000123", "10.0", "0.0", "12.8"]
+    assert np.isnan(rounded[4])
+    assert all(significant_digits(repr(float(v))) <= 3 for v in rounded[5:7])
+    np.testing.assert_array_equal(round_significant(values, None), values)
+    with pytest.raises(ValueError, match="significant_digits"):
+        round_significant(values, 0)
+
+
+def test_no_run_logs_a_parameter_left_at_none(runs, trained_project):
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{trained_project / 'mlflow.db'}")
+    for run_id in runs["run_id"]:
+        params = client.get_run(run_id).data.params
+        assert "None" not in params.values(), {k for k, v in params.items() if v == "None"}
+    parent = runs[runs["tags.mlflow.parentRunId"].isna()].iloc[0]
+    params = client.get_run(parent["run_id"]).data.params
+    # the parameters that are set still reach the run; those at null do not
+    assert params["data.time_column"] == "date" and params["windows.n_seq"] == "4"
+    assert params["outputs.significant_digits"] == "6"
+    assert "data.id_columns" not in params and "windows.lookback" not in params

@@ -86,6 +86,9 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
     assert forecast["model"].isin([registry.model_name(ns) for ns in FAST]).all()
     assert list(forecast["timestamp"]) == list(pd.date_range("2021-08-23", periods=7))
     assert forecast["forecast"].between(0, 20).all()
+    written = pd.read_csv(project / "data/07_model_output/forecast.csv", dtype=str)["forecast"]
+    digits = [len(v.replace(".", "").lstrip("-0").rstrip("0")) for v in written]
+    assert max(digits) == 6  # a model's float32 forecasts, rounded to outputs.significant_digits
 
     # a failing job leaves the alias where it was
     raw = pd.read_csv(project / "data/01_raw/seattle-weather.csv")

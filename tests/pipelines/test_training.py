@@ -94,7 +94,7 @@ def test_killed_kedro_run_leaves_no_backup_that_breaks_a_run_on_other_data(proje
     run_kedro(project, ["ingestion", "windowing"])
     params = "lstm.training.epochs=12,lstm.training.patience=12,lstm.model.units=8"
     command = [sys.executable, "-m", "kedro", "run", "--pipelines", "training",
-               "--namespaces", "lstm", "--params", params]
+               "--namespaces", "training.lstm", "--params", params]
     _kill_after_epoch(command, 3, cwd=project)
     backups = list((project / "data/06_models/backup/lstm").iterdir())
     assert len(backups) == 1

@@ -68,7 +68,7 @@ def test_the_training_pipeline_saves_no_model_from_overflowing_data(project):
     spoilt.iloc[validation_start + 3, spec["target_index"][0]] = 3e38
     spoilt.to_parquet(path)
     with pytest.raises(Exception, match="validation loss became inf") as error:
-        run_kedro(project, ["training"], params=FAST, namespaces=["lstm"])
+        run_kedro(project, ["training"], params=FAST, namespaces=["training.lstm"])
     assert isinstance(error.value, NonFiniteError) or "NonFiniteError" in repr(error.value)
     models = project / "data/06_models"
     assert not list(models.glob("lstm.keras*")) and not list(models.glob("lstm_training_record*"))

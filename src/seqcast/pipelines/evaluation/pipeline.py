@@ -30,6 +30,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 evaluate_all,
                 inputs=["series", "window_spec", "params:data",
+                        "params:outputs.significant_digits",
                         *(f"{ns}.backtest" for ns in FAMILIES)],
                 outputs=["metrics", "backtest_forecasts", "metrics_by_series", "evaluation"],
                 name="evaluate",
@@ -42,5 +43,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="loss_plot",
                 name="plot_losses",
             ),
-        ]
+        ],
+        namespace="evaluation", prefix_datasets_with_namespace=False,
     )

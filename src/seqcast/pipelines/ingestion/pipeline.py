@@ -14,5 +14,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs=["series", "ingestion_report"],
                 name="clean_series",
             )
-        ]
+        ],
+        namespace="ingestion", prefix_datasets_with_namespace=False,
     )

@@ -25,4 +25,4 @@ def create_pipeline(**kwargs) -> Pipeline:
         *(decision_node(ns) for ns in FAMILIES),
         Node(collect_decisions, inputs=[f"{ns}.decision" for ns in FAMILIES],
              outputs="retrain_decisions", name="collect_decisions"),
-    ])
+    ], namespace="retrain", prefix_datasets_with_namespace=False)

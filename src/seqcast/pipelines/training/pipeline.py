@@ -1,7 +1,7 @@
 """Wiring: the same two nodes for every family in ``seqcast.models.FAMILIES``.
 
-``kedro run --pipelines training --namespaces lstm`` trains one family. Each namespace reads
-its own parameters block (``params:<namespace>.model`` …) and writes
+``kedro run --pipelines training --namespaces training.lstm`` trains one family. Each family's
+namespace reads its own parameters block (``params:<namespace>.model`` …) and writes
 ``<namespace>.forecaster``, ``<namespace>.training_record`` and ``<namespace>.backtest``.
 """
 
@@ -35,4 +35,7 @@ def family_pipeline(namespace: str) -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return sum((family_pipeline(name) for name in FAMILIES), Pipeline([]))
+    # The families nest under the stage's namespace (nodes ``training.lstm.train_model``);
+    # their datasets keep the family's (``lstm.forecaster``).
+    return Pipeline([family_pipeline(name) for name in FAMILIES], namespace="training",
+                    prefix_datasets_with_namespace=False)

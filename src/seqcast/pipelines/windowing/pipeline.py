@@ -14,5 +14,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="window_spec",
                 name="make_window_spec",
             )
-        ]
+        ],
+        namespace="windowing", prefix_datasets_with_namespace=False,
     )
