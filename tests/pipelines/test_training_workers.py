@@ -78,7 +78,7 @@ def test_two_workers_train_one_model_and_only_the_chief_keeps_it(project):
             config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
             processes.append(subprocess.Popen(
                 [sys.executable, "-m", "kedro", "run", "--pipelines", "training",
-                 "--namespaces", "lstm", "--params", params], cwd=project, text=True,
+                 "--namespaces", "training.lstm", "--params", params], cwd=project, text=True,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 env={**os.environ, "TF_CONFIG": json.dumps(config), "COLUMNS": "400"}))
         outputs = [p.communicate(timeout=500)[0] for p in processes]
