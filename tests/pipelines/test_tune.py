@@ -23,11 +23,13 @@ def test_tune_replaces_training_and_tracking_and_keeps_the_rest(project):
     bootstrap_project(project)
     tune = {node.name for node in pipelines["tune"].nodes}
     default = {node.name for node in pipelines["__default__"].nodes}
-    replaced = {"cnn_lstm.train_model", "lstm.train_model", "track_cnn_lstm", "track_lstm"}
+    replaced = {"training.cnn_lstm.train_model", "training.lstm.train_model",
+                "evaluation.track_cnn_lstm", "evaluation.track_lstm"}
     assert replaced <= default and not replaced & tune
     assert default - replaced <= tune  # backtests, evaluation, plots, the run summary
-    assert {"cnn_lstm.tune_model", "track_tuned_lstm", "track_lstm_trials"} <= tune
-    assert "lstm.tune_model" not in default
+    assert {"tuning.cnn_lstm.tune_model", "tuning.track_tuned_lstm",
+            "tuning.track_lstm_trials"} <= tune
+    assert "tuning.lstm.tune_model" not in default
 
 
 @pytest.mark.slow
