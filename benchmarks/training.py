@@ -4,7 +4,10 @@ Seed's way: the same layers with Keras' own ``TimeDistributed``, one global z-sc
 arrays, windows materialised by a Python loop, ``model.fit(x, y, shuffle=True)``. Both: seed,
 op determinism, batch size and hyperparameters of ``conf/base``; 1 untimed warm-up epoch.
 
-Run: ``.venv/bin/python benchmarks/training.py`` (quick: ``--epochs 1 --default-epochs 5``).
+Then ``fit_family`` on the default data with ``training.xla`` auto, true and false.
+
+Run: ``.venv/bin/python benchmarks/training.py`` (quick: ``--epochs 1 --default-epochs 5
+--no-xla-effect``).
 """
 
 from __future__ import annotations
