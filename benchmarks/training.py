@@ -4,7 +4,10 @@ Seed's way: the same layers with Keras' own ``TimeDistributed``, one global z-sc
 arrays, windows materialised by a Python loop, ``model.fit(x, y, shuffle=True)``. Both: seed,
 op determinism, batch size and hyperparameters of ``conf/base``; 1 untimed warm-up epoch.
 
-Run: ``.venv/bin/python benchmarks/training.py`` (quick: ``--epochs 1 --default-epochs 5``).
+Then ``fit_family`` on the default data with ``training.xla`` auto, true and false.
+
+Run: ``.venv/bin/python benchmarks/training.py`` (quick: ``--epochs 1 --default-epochs 5
+--no-xla-effect``).
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ import yaml
 from keras import layers as kl
 
 from seqcast.cleaning import clean_table
-from seqcast.fitting import compile_for, streams, training_device, use_xla
+from seqcast.fitting import compile_for, fit_family, streams, training_device, use_xla
 from seqcast.models import build_forecaster, family
 from seqcast.spec import WindowSpec, make_window_spec
 from seqcast.windows import WindowGeometry
 
 ROOT = Path(__file__).resolve().parents[1]
+# Darts' BlockRNNModel (LSTM, PyTorch) on the nseq12 problem, measured separately on a 2-core
+# CPU machine: 20,000 points x 2 features, lookback 168, horizon 24, 32 units, batch 64.
+REFERENCE = "Darts BlockRNNModel 7,500-7,900 windows/s, measured separately"
 SYNTHETIC_WINDOWS = {"n_seq": 12, "n_steps": 14, "horizon": 24, "lookback": None,
                      "season_length": 24, "origins": 4, "validation_origins": 4}
 
@@ -99,6 +105,22 @@ def load_size(size: str, params: dict, points: int, n_features: int):
     return series, make_window_spec(series, data, windows)
 
 
+def xla_effect(params: dict, blocks: dict, families: list[str]) -> None:
+    """The training node's fit (``fit_family``: compile, XLA compile, early stopping) on the
+    shipped default data with ``training.xla`` auto, true and false, per family."""
+    series, spec = load_size("default", params, 0, 0)
+    print("\ntraining.xla on the default data (fit_family, configured epochs, early stopping):")
+    for name in families:
+        cells = []
+        for xla in ("auto", True, False):
+            training = {**blocks[name]["training"], "xla": xla, "backup_dir": None}
+            started = time.perf_counter()
+            _, record = fit_family(series, spec.to_dict(), name, blocks[name]["model"], training)
+            cells.append(f"{xla}: {time.perf_counter() - started:.1f} s "
+                         f"({record['epochs_run']} epochs)")
+        print(f"  {name:<10}" + ", ".join(cells), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs after 1 warm-up")
@@ -108,6 +130,8 @@ def main() -> None:
     parser.add_argument("--families", default="cnn_lstm,lstm")
     parser.add_argument("--points", type=int, default=20_000, help="synthetic series length")
     parser.add_argument("--features", type=int, default=2, help="synthetic series features")
+    parser.add_argument("--xla-effect", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time fit_family on the default data per training.xla")
     args = parser.parse_args()
     params = yaml.safe_load((ROOT / "conf/base/parameters.yml").read_text())
     blocks = yaml.safe_load((ROOT / "conf/base/parameters_training.yml").read_text())
@@ -170,9 +194,14 @@ def main() -> None:
         verdict = f">= {need:.0f}x {'MET' if fast / slow >= need else 'MISSED'}"
         print(f"{size:<8}{name:<10}{fast:>10,.0f}{slow:>8,.0f}{fast / slow:>7.2f}{best:>6.2f}"
               f"{cpu:>6.2f}{feed:>9,.0f}{100 * fast / feed:>6.1f}{loop * 1e3:>8.1f}  {verdict}")
+        if size == "nseq12" and name == "lstm" and args.points == 20_000 and args.features == 2:
+            print(f"{'':<18}lstm {fast:,.0f} windows/s ({n * len(ours) / ours[:, 1].sum():,.0f}"
+                  f" per CPU-s) vs {REFERENCE}")
     print("ratio: seqcast/seed samples/s, all timed epochs; best: fastest epoch each; cpu: per "
           "process CPU-second\n(robust to other processes); feed/s: WindowStream.dataset() "
           "alone; feed%: its share of a seqcast epoch")
+    if args.xla_effect:
+        xla_effect(params, blocks, args.families.split(","))
     print(f"load avg after: {os.getloadavg()[0]:.2f} (above {cores}: CPU shared, figures noisy)")
 
 

@@ -7,11 +7,13 @@ scales are NumPy over the flat panel. Nothing loops over series in Python.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, replace
 
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from seqcast import metrics
 from seqcast.errors import SeqcastError
@@ -19,6 +21,7 @@ from seqcast.models import history_shape, series_codes
 from seqcast.spec import WindowSpec
 from seqcast.stream import WindowStream
 
+_CALLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 BASELINES = ("naive", "seasonal_naive")
 PREDICT_BATCH = 4096
 SCORES = ("mase", "smape", "rmse", "mae")
@@ -104,8 +107,23 @@ def predict_windows(model: keras.Model, series: pd.DataFrame, spec: WindowSpec) 
     stream = WindowStream(panel.values, starts, spec.lookback, spec.horizon, spec.target_index,
                           n_seq=spec.geometry.n_seq if nested else None)
     (x, _), _ = stream.batch(starts, codes)
-    known = series_codes(model, spec.series)[codes]
-    return np.asarray(model.predict([x, known], batch_size=PREDICT_BATCH, verbose=0))
+    return predict(model, x, series_codes(model, spec.series)[codes])
+
+
+def predict(model: keras.Model, history: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``model``'s forecasts of ``history`` for the series ``codes``: up to ``PREDICT_BATCH``
+    windows in one direct call, more through ``predict`` in batches of that size.
+
+    ``predict`` costs tens of ms per call in Keras' own machinery (``benchmarks/backtest.py``);
+    the direct call is one ``tf.function`` per model, traced once, with the same forecasts."""
+    if len(history) <= PREDICT_BATCH:
+        call = _CALLS.get(model)
+        if call is None:
+            ref = weakref.ref(model)  # the cache must not keep the model alive
+            call = _CALLS[model] = tf.function(lambda x, c: ref()([x, c], training=False),
+                                               reduce_retracing=True)
+        return np.asarray(call(history, np.asarray(codes, np.int32)))
+    return np.asarray(model.predict([history, codes], batch_size=PREDICT_BATCH, verbose=0))
 
 
 def backtest(series: pd.DataFrame, window_spec, model: keras.Model, name: str):

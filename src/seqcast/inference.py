@@ -12,7 +12,7 @@ import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
 
 from seqcast import registry
-from seqcast.backtest import BASELINES, baselines_at
+from seqcast.backtest import BASELINES, baselines_at, predict
 from seqcast.cleaning import as_list, future_timestamps
 from seqcast.models import FAMILIES, UnknownSeriesError, history_shape, series_codes
 from seqcast.panel import Panel
@@ -20,7 +20,6 @@ from seqcast.promotion import FLAG
 from seqcast.windows import WindowGeometry, window_view
 
 logger = logging.getLogger(__name__)
-PREDICT_BATCH = 4096
 
 
 @dataclass(frozen=True)
@@ -177,7 +176,7 @@ def model_forecast(panel: Panel, codes: np.ndarray, served: Served, data: dict) 
     view = window_view(panel.values, lookback)
     history = view[panel.offsets[codes + 1] - lookback].reshape(len(codes),
                                                                  *history_shape(model))
-    return np.asarray(model.predict([history, known], batch_size=PREDICT_BATCH, verbose=0))
+    return predict(model, history, known)
 
 
 def baseline_forecast(series: pd.DataFrame, panel: Panel, codes: np.ndarray, served: Served,

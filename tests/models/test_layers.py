@@ -90,3 +90,15 @@ def test_lstm_many_to_many_when_horizon_equals_lookback():
     names = [layer.name for layer in forecaster.layers]
     assert "encoder" not in names and "decoder_0" in names
     assert forecaster.output_shape == (None, 8, 1)
+
+
+def test_direct_predict_equals_keras_predict():
+    """backtest.predict's direct call gives Keras' predict's forecasts, exactly, also on a
+    second call (its cached function) and for a batch of another size."""
+    from seqcast.backtest import predict
+
+    _, forecaster = build_forecaster("lstm", SPEC, {"units": 4})
+    x = np.random.default_rng(3).normal(size=(5, *input_shape("lstm", SPEC))).astype("float32")
+    for n in (5, 5, 3):
+        np.testing.assert_array_equal(predict(forecaster, x[:n], CODES[:n]),
+                                      forecaster.predict([x[:n], CODES[:n]], verbose=0))
