@@ -20,8 +20,11 @@ from seqcast.errors import ModelConfigError
 from seqcast.spec import WindowSpec
 
 from .cnn_lstm import build_cnn_lstm
+from .ensemble import NAME as ENSEMBLE
+from .ensemble import build_ensemble, combine, member_names
 from .layers import (
     FastTimeDistributed,
+    MemberMedian,
     Rescale,
     RestoreLevel,
     SeriesScaling,
@@ -50,6 +53,10 @@ FAMILIES: dict[str, Family] = {
     "lstm": Family(build_lstm, nested=False),
 }
 
+# What is evaluated, tracked, registered and served: the trained families and the ensemble
+# of their forecasters (README, "Models"); FAMILIES alone are trained.
+MODELS: tuple[str, ...] = (*FAMILIES, ENSEMBLE)
+
 
 def family(name: str) -> Family:
     if name not in FAMILIES:
@@ -73,8 +80,15 @@ def history_shape(model: keras.Model) -> tuple[int, ...]:
 
 
 def series_ids(model: keras.Model) -> list[str]:
-    """The series a forecaster was trained on, in the order of their codes."""
-    return list(model.get_layer("standardise").ids)
+    """The series a forecaster was trained on, in the order of their codes (an ensemble's:
+    its first member's, which every member shares)."""
+    names = [layer.name for layer in model.layers]
+    if "standardise" in names:
+        return list(model.get_layer("standardise").ids)
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if not members:
+        raise ModelConfigError(f"model {model.name!r} has no per-series scaling; retrain")
+    return series_ids(members[0])
 
 
 class UnknownSeriesError(ModelConfigError):
@@ -179,7 +193,10 @@ __all__ = [
     "FAMILIES",
     "DEFAULT_SERIES_EMBEDDING",
     "DEFAULT_TRANSFORM",
+    "ENSEMBLE",
     "FastTimeDistributed",
+    "MODELS",
+    "MemberMedian",
     "Rescale",
     "RestoreLevel",
     "SeriesScaling",
@@ -188,10 +205,13 @@ __all__ = [
     "TRANSFORMS",
     "UnknownSeriesError",
     "WindowNormalization",
+    "build_ensemble",
     "build_forecaster",
+    "combine",
     "family",
     "history_shape",
     "input_shape",
+    "member_names",
     "series_codes",
     "series_ids",
     "series_scales",
