@@ -132,6 +132,13 @@ def seqcast_retrain():
             "lstm.backtest",
         ])
 
+    @task(task_id="train_ensemble")
+    def train_ensemble():
+        return _run_stage([
+            "ensemble.build_ensemble",
+            "ensemble.backtest",
+        ])
+
     @task(task_id="evaluate_and_register")
     def evaluate_and_register():
         return _run_stage([
@@ -139,8 +146,10 @@ def seqcast_retrain():
             "evaluate",
             "plot_forecasts",
             "track_cnn_lstm",
+            "track_ensemble",
             "track_lstm",
             "decide_cnn_lstm",
+            "decide_ensemble",
             "decide_lstm",
             "collect_decisions",
             "log_run_summary",
@@ -151,6 +160,7 @@ def seqcast_retrain():
         "windowing": windowing(),
         "train_cnn_lstm": train_cnn_lstm(),
         "train_lstm": train_lstm(),
+        "train_ensemble": train_ensemble(),
         "evaluate_and_register": evaluate_and_register(),
     }
     tasks["ingestion"] >> tasks["windowing"]
@@ -158,10 +168,15 @@ def seqcast_retrain():
     tasks["windowing"] >> tasks["train_cnn_lstm"]
     tasks["ingestion"] >> tasks["train_lstm"]
     tasks["windowing"] >> tasks["train_lstm"]
+    tasks["train_cnn_lstm"] >> tasks["train_ensemble"]
+    tasks["train_lstm"] >> tasks["train_ensemble"]
+    tasks["ingestion"] >> tasks["train_ensemble"]
+    tasks["windowing"] >> tasks["train_ensemble"]
     tasks["train_cnn_lstm"] >> tasks["evaluate_and_register"]
     tasks["train_lstm"] >> tasks["evaluate_and_register"]
     tasks["ingestion"] >> tasks["evaluate_and_register"]
     tasks["windowing"] >> tasks["evaluate_and_register"]
+    tasks["train_ensemble"] >> tasks["evaluate_and_register"]
 
 
 seqcast_retrain()
