@@ -22,6 +22,7 @@ from seqcast.spec import WindowSpec
 from .cnn_lstm import build_cnn_lstm
 from .ensemble import NAME as ENSEMBLE
 from .ensemble import build_ensemble, combine, member_names
+from .forecaster import history_shape, series_ids
 from .layers import (
     FastTimeDistributed,
     MemberMedian,
@@ -72,23 +73,6 @@ def input_shape(name: str, spec: WindowSpec) -> tuple[int, ...]:
     if family(name).nested:
         return (spec.geometry.n_seq, spec.geometry.n_steps, n_features)
     return (spec.lookback, n_features)
-
-
-def history_shape(model: keras.Model) -> tuple[int, ...]:
-    """A forecaster's history input without the batch axis (its other input: series codes)."""
-    return tuple(model.inputs[0].shape[1:])
-
-
-def series_ids(model: keras.Model) -> list[str]:
-    """The series a forecaster was trained on, in the order of their codes (an ensemble's:
-    its first member's, which every member shares)."""
-    names = [layer.name for layer in model.layers]
-    if "standardise" in names:
-        return list(model.get_layer("standardise").ids)
-    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    if not members:
-        raise ModelConfigError(f"model {model.name!r} has no per-series scaling; retrain")
-    return series_ids(members[0])
 
 
 class UnknownSeriesError(ModelConfigError):

@@ -15,13 +15,10 @@ from keras import layers as kl
 
 from seqcast.errors import ModelConfigError
 
+from .forecaster import history_shape, series_ids
 from .layers import MemberMedian
 
 NAME = "ensemble"
-
-
-def _history_shape(model: keras.Model) -> tuple[int, ...]:
-    return tuple(model.inputs[0].shape[1:])
 
 
 def check_members(members: dict[str, keras.Model]) -> None:
@@ -31,14 +28,12 @@ def check_members(members: dict[str, keras.Model]) -> None:
         raise ModelConfigError(
             f"the ensemble needs at least 2 members, got {sorted(members)}; list two or more "
             "trained namespaces in params:ensemble.members")
-    from . import series_ids  # the package imports this module
-
     first_name, first = next(iter(members.items()))
     for name, model in members.items():
-        shape = _history_shape(model)
+        shape = history_shape(model)
         differs = [what for what, a, b in (
             ("series", series_ids(model), series_ids(first)),
-            ("lookback", _flat(shape), _flat(_history_shape(first))),
+            ("lookback", _flat(shape), _flat(history_shape(first))),
             ("output", tuple(model.output_shape[1:]), tuple(first.output_shape[1:])),
         ) if a != b]
         if differs:
@@ -59,12 +54,12 @@ def build_ensemble(members: dict[str, keras.Model], name: str = NAME) -> keras.M
     """One Keras model ``[history (lookback, n_features), series] -> median forecast`` over
     ``members`` (``{name: forecaster}``); each member keeps its weights, under its name."""
     check_members(members)
-    lookback, n_features = _flat(_history_shape(next(iter(members.values()))))
+    lookback, n_features = _flat(history_shape(next(iter(members.values()))))
     history = keras.Input(shape=(lookback, n_features), name="history")
     series = keras.Input(shape=(), dtype="int32", name="series")
     forecasts = []
     for member_name, model in members.items():
-        shape = _history_shape(model)
+        shape = history_shape(model)
         x = history if len(shape) == 2 else kl.Reshape(shape, name=f"{member_name}_history")(
             history)
         model.name = member_name  # nested models need unique names
