@@ -5,9 +5,10 @@ Calls the library functions directly (ingest → make_window_spec → fit_family
 the defaults of ``conf/base``, then forecasts every series at each of its
 ``validation_origins`` origins (the blocks of ``horizon`` points just before its test period)
 and scores them with ``seqcast.metrics`` as the evaluation pipeline scores test origins (MASE
-per series, then the mean over series). Early stopping also reads the validation windows, for
-every configuration alike. Each ``--series`` is a local CSV with comma-separated
-``key=value`` settings; keys left out take ``conf/base/parameters.yml``:
+per series, then the mean over series). With two families or more, the ensemble of each
+configuration's models (their median) is scored too. Early stopping also reads the
+validation windows, for every configuration alike. Each ``--series`` is a local CSV with
+comma-separated ``key=value`` settings; keys left out take ``conf/base/parameters.yml``:
 
     .venv/bin/python benchmarks/accuracy.py --epochs 20 \\
         --series path=data/01_raw/seattle-weather.csv,name=seattle-weather \\
@@ -36,7 +37,7 @@ from seqcast.backtest import PREDICT_BATCH, baseline_forecasts
 from seqcast.cleaning import ingest
 from seqcast.errors import ModelConfigError
 from seqcast.fitting import fit_family
-from seqcast.models import history_shape, series_codes, series_scales
+from seqcast.models import ENSEMBLE, build_ensemble, history_shape, series_codes, series_scales
 from seqcast.spec import WindowSpec, make_window_spec
 from seqcast.stream import WindowStream
 from seqcast.windows import WindowGeometry
@@ -158,9 +159,24 @@ def run_series(data: dict, windows: dict, blocks: dict, grid: tuple, overrides: 
                                "family": name, "normalization": norm, "transform": transform,
                                "logged": logged[transform], "best_epoch": record["best_epoch"],
                                "seconds": round(time.perf_counter() - started, 1)}
+    add_ensembles(models, rows, families)
     scores = validation_mase(series, spec, models)
     baselines = {b: scores[b] for b in ("naive", "seasonal_naive")}
     return [{**row, "mase": scores[label], **baselines} for label, row in rows.items()]
+
+
+def add_ensembles(models: dict, rows: dict, families: list[str]) -> None:
+    """The ensemble (median) of the families' models of each configuration, as a family of
+    its own: what the training pipeline builds from its members."""
+    if len(families) < 2:
+        return
+    for label in [k for k in rows if k.startswith(f"{families[0]}/")]:
+        config = label.split("/", 1)[1]
+        members = {f: models.get(f"{f}/{config}") for f in families}
+        if all(m is not None for m in members.values()):
+            models[f"{ENSEMBLE}/{config}"] = build_ensemble(members)
+            rows[f"{ENSEMBLE}/{config}"] = {**rows[label], "family": ENSEMBLE,
+                                            "best_epoch": 0, "seconds": 0.0}
 
 
 def report(table: pd.DataFrame) -> None:

@@ -80,12 +80,12 @@ def test_compare_runs_headless(trained_project, python3_kernel, tmp_path, monkey
     client = MlflowClient(tracking_uri=uri)
     runs = client.search_runs([client.get_experiment_by_name("seqcast").experiment_id])
     children = [run for run in runs if "mlflow.parentRunId" in run.data.tags]
-    assert len(runs) - len(children) == 2 and len(children) == 4
+    assert len(runs) - len(children) == 2 and len(children) == 6  # 2 families + ensemble
 
     code = execute(COMPARE, project, python3_kernel, plots=2)
     # the table: every finished child run, both families
     table = text_of(next(cell for cell in code if "search_runs" in cell.source))
-    assert "4 child runs from 2 kedro runs" in table
+    assert "6 child runs from 2 kedro runs" in table
     assert re.search(r"\bcnn_lstm\b", table) and re.search(r"\blstm\b", table)
     # the best model's forecast: `horizon` steps after the series' last day (2015-12-31)
     spec = json.loads((project / "data/05_model_input/window_spec.json").read_text())

@@ -65,16 +65,16 @@ def test_panel_retrains_and_forecasts_every_series(project):
     reporting = project / "data/08_reporting"
     by_series = pd.read_parquet(reporting / "metrics_by_series.parquet")
     assert by_series.groupby("model")["series"].nunique().to_dict() == {
-        "cnn_lstm": 14, "lstm": 14, "naive": 14, "seasonal_naive": 14}
+        "cnn_lstm": 14, "lstm": 14, "ensemble": 14, "naive": 14, "seasonal_naive": 14}
     assert by_series["n_origins"].eq(4).all()
     metrics = json.loads((reporting / "metrics.json").read_text())
-    for name in ("cnn_lstm", "lstm"):
+    for name in ("cnn_lstm", "lstm", "ensemble"):
         defined = by_series[by_series["model"] == name]["mase"]
         assert metrics[name]["mase"] == pytest.approx(defined.mean())
         assert metrics[name]["mase_median"] == pytest.approx(defined.median())
         assert metrics[name]["n_series"] == 14
     decisions = json.loads((reporting / "retrain_decisions.json").read_text())
-    assert {d["namespace"] for d in decisions} == {"cnn_lstm", "lstm"}
+    assert {d["namespace"] for d in decisions} == {"cnn_lstm", "lstm", "ensemble"}
     assert all(d["decision"] == "promoted" or d["reason"] for d in decisions)
 
     run_kedro(project, ["forecast"], env="panel")

@@ -72,9 +72,9 @@ def test_two_machines_retrain_at_once(server, tmp_path):
     runs = client.search_runs([client.get_experiment_by_name("seqcast").experiment_id])
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    assert len(parents) == 2 and len(children) == 4
+    assert len(parents) == 2 and len(children) == 6  # two families and the ensemble each
     assert {r.info.status for r in runs} == {"FINISHED"}
-    for child in children:
+    for child in (c for c in children if c.data.tags["model_family"] != "ensemble"):
         assert {"mase", "seasonal_naive_mase", "val_loss"} <= set(child.data.metrics)
         assert {"forecasts.png", "losses.png"} <= {a.path for a in
                                                    client.list_artifacts(child.info.run_id)}

@@ -238,7 +238,7 @@ def test_the_run_and_its_child_runs_carry_their_process(trained_project):
     client = MlflowClient(f"sqlite:///{trained_project / 'mlflow.db'}")
     found = client.search_runs([e.experiment_id for e in client.search_experiments()])
     children = [r for r in found if "mlflow.parentRunId" in r.data.tags]
-    assert len(found) == 3 and len(children) == 2  # kedro-mlflow's run, one per family
+    assert len(found) == 4 and len(children) == 3  # kedro-mlflow's run, one per model
     for run in found:
         assert run.data.tags[runs.HOST] == socket.gethostname()
         assert run.data.tags[runs.PID] == str(os.getpid())  # the session ran in this process

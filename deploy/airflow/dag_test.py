@@ -27,8 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DAG_FILE = ROOT / "deploy/airflow/seqcast_retrain_dag.py"
 DAG_ID = "seqcast_retrain"
-FAMILIES = ("cnn_lstm", "lstm")
-STAGES = {"ingestion", "windowing", "train_cnn_lstm", "train_lstm", "evaluate_and_register"}
+FAMILIES = ("cnn_lstm", "lstm", "ensemble")  # what is tracked and registered
+STAGES = {"ingestion", "windowing", "train_cnn_lstm", "train_lstm", "train_ensemble",
+          "evaluate_and_register"}
 # Small models: the DAG's wiring is under test, not the accuracy.
 FAST_PARAMETERS = """\
 cnn_lstm: {model: {filters: 8, units: 8}, training: {epochs: 3, patience: 3}}

@@ -139,11 +139,20 @@ def seqcast_retrain():
             "evaluation.evaluate",
             "evaluation.plot_forecasts",
             "evaluation.track_cnn_lstm",
+            "evaluation.track_ensemble",
             "evaluation.track_lstm",
             "retrain.decide_cnn_lstm",
+            "retrain.decide_ensemble",
             "retrain.decide_lstm",
             "retrain.collect_decisions",
             "evaluation.log_run_summary",
+        ])
+
+    @task(task_id="train_ensemble")
+    def train_ensemble():
+        return _run_stage([
+            "training.ensemble.build_ensemble",
+            "training.ensemble.backtest",
         ])
 
     tasks = {
@@ -152,6 +161,7 @@ def seqcast_retrain():
         "train_cnn_lstm": train_cnn_lstm(),
         "train_lstm": train_lstm(),
         "evaluate_and_register": evaluate_and_register(),
+        "train_ensemble": train_ensemble(),
     }
     tasks["ingestion"] >> tasks["windowing"]
     tasks["ingestion"] >> tasks["train_cnn_lstm"]
@@ -162,6 +172,11 @@ def seqcast_retrain():
     tasks["train_lstm"] >> tasks["evaluate_and_register"]
     tasks["ingestion"] >> tasks["evaluate_and_register"]
     tasks["windowing"] >> tasks["evaluate_and_register"]
+    tasks["train_ensemble"] >> tasks["evaluate_and_register"]
+    tasks["train_cnn_lstm"] >> tasks["train_ensemble"]
+    tasks["train_lstm"] >> tasks["train_ensemble"]
+    tasks["ingestion"] >> tasks["train_ensemble"]
+    tasks["windowing"] >> tasks["train_ensemble"]
 
 
 seqcast_retrain()

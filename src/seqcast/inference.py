@@ -14,7 +14,7 @@ from mlflow.entities.model_registry import ModelVersion
 from seqcast import registry
 from seqcast.backtest import BASELINES, baselines_at, predict
 from seqcast.cleaning import as_list, future_timestamps
-from seqcast.models import FAMILIES, UnknownSeriesError, history_shape, series_codes
+from seqcast.models import MODELS, UnknownSeriesError, history_shape, series_codes
 from seqcast.panel import Panel
 from seqcast.promotion import FLAG
 from seqcast.windows import WindowGeometry, window_view
@@ -63,9 +63,10 @@ def forced(namespace: str) -> Served:
 
 
 def latest_records() -> dict[str, dict]:
-    """Each family's recorded gate scores: its usable champion's, else its newest version's."""
+    """Each model's (family's or ensemble's) recorded gate scores: its usable champion's,
+    else its newest version's."""
     records = {}
-    for namespace in FAMILIES:
+    for namespace in MODELS:
         name = registry.model_name(namespace)
         current = registry.champion(name)
         if current is not None and "failed" not in current.tags:
@@ -97,7 +98,7 @@ def choose(forecast: dict) -> Served:
     scored = {name: record for name, (_, record) in records.items() if record}
     if not scored:
         raise registry.NoChampionError(
-            f"no champion among {[registry.model_name(n) for n in FAMILIES]}; run the retrain "
+            f"no champion among {[registry.model_name(n) for n in MODELS]}; run the retrain "
             "pipeline first (kedro run --pipelines retrain, or make retrain)")
     baseline = min(BASELINES, key=lambda b: min(r[b] for r in scored.values()))
     because = "every family loses to a baseline on its gate score: " + "; ".join(

@@ -51,11 +51,15 @@ def hyperparameter_names() -> list[str]:
 
 
 def run_params(family_name: str, block: dict, spec: WindowSpec) -> dict[str, object]:
-    """Hyperparameters (builder defaults filled in; other families' keys ``n/a``), training
-    settings and window settings, under the same keys for every family."""
+    """Hyperparameters (builder defaults filled in; other families' keys ``n/a``, every key
+    for the ensemble, which has none of its own but its ``members``), training settings and
+    window settings, under the same keys for every family."""
     model = {**hyperparameters(family(family_name).build),
-             "series_embedding": DEFAULT_SERIES_EMBEDDING, **block.get("model", {})}
+             "series_embedding": DEFAULT_SERIES_EMBEDDING} if family_name in FAMILIES else {}
+    model.update(block.get("model", {}))
     params = {f"model.{k}": model.get(k, NOT_APPLICABLE) for k in hyperparameter_names()}
+    if "members" in block:
+        params["members"] = ",".join(block["members"])
     params.update({f"training.{k}": v for k, v in block.get("training", {}).items()
                    if k not in OPERATIONAL})
     window = spec.geometry.to_params()
@@ -139,42 +143,45 @@ def log_keras_model(model: keras.Model, name: str) -> mlflow.models.model.ModelI
 
 def family_figures(evaluation: Evaluation, training_record: dict, namespace: str) -> dict:
     """The family's own plots: its and the baselines' forecasts for a few series, its MASE
-    ratios to seasonal naive over every series, and its losses."""
+    ratios to seasonal naive over every series, and its losses (none for the ensemble)."""
     forecasts = evaluation.forecasts
     rows = forecasts[forecasts["model"].isin([namespace, *BASELINES])]
     by_series = evaluation.by_series[evaluation.by_series["model"].isin([namespace, *BASELINES])]
     return {"forecasts": plot_series_grid(rows, evaluation.context, by_series, namespace,
                                           units=evaluation.units),
             "mase_ratios": plot_mase_ratios(by_series, [namespace]),
-            "losses": plot_losses(training_record)}
+            **({"losses": plot_losses(training_record)} if "loss" in training_record else {})}
 
 
 def log_family_run(namespace: str, block: dict, evaluation: Evaluation, training_record: dict,
                    forecaster: keras.Model) -> dict:
-    """Log one family as a child of the active run: ``{run_id, model_uri}``."""
+    """Log one family (or the ensemble) as a child of the active run: ``{run_id,
+    model_uri}``. The ensemble's record has no epochs, so no losses."""
     spec = evaluation.window_spec
-    tags = {"model_family": block["family"], "namespace": namespace,
+    family_name = block.get("family", namespace)
+    tags = {"model_family": family_name, "namespace": namespace,
             "dataset": evaluation.dataset, "data_end": spec.end,
             "n_series": str(spec.n_series),
             "device": training_record["device"],
             "mlflow.note.content": result_note(evaluation.metrics, [namespace]),
-            **{f"training.{k}": str(block.get("training", {}).get(k)) for k in OPERATIONAL}}
+            **{f"training.{k}": str(block["training"].get(k)) for k in OPERATIONAL
+               if "training" in block}}
     commit = git_commit()
     if commit:
         tags["git_commit"] = commit
     with mlflow.start_run(run_name=namespace, nested=True, tags=tags) as run:
-        mlflow.log_params(run_params(block["family"], block, spec))
+        mlflow.log_params(run_params(family_name, block, spec))
         client = mlflow.tracking.MlflowClient()
         loss_metrics = [
             mlflow.entities.Metric(key, float(value), 0, step)
             for key in ("loss", "val_loss")
-            for step, value in enumerate(training_record[key], start=1)
+            for step, value in enumerate(training_record.get(key, []), start=1)
         ]
         client.log_batch(run.info.run_id, metrics=loss_metrics)
-        mlflow.log_metrics({**family_metrics(evaluation.metrics, namespace),
-                            "best_epoch": training_record["best_epoch"],
-                            # the restored weights' score; `val_loss` ends on the last epoch
-                            "best_val_loss": min(training_record["val_loss"]),
+        epochs = {"best_epoch": training_record["best_epoch"],
+                  # the restored weights' score; `val_loss` ends on the last epoch
+                  "best_val_loss": min(training_record["val_loss"])} if loss_metrics else {}
+        mlflow.log_metrics({**family_metrics(evaluation.metrics, namespace), **epochs,
                             "train_seconds": training_record["seconds"]})
         figures = family_figures(evaluation, training_record, namespace)
         try:
@@ -195,7 +202,7 @@ def track_family(evaluation: Evaluation, block: dict, training_record: dict,
     Returns ``{run_id, model_uri, namespace, family, mase}`` for the registry.
     """
     logged = log_family_run(namespace, block, evaluation, training_record, forecaster)
-    return {**logged, "namespace": namespace, "family": block["family"],
+    return {**logged, "namespace": namespace, "family": block.get("family", namespace),
             "mase": evaluation.metrics[namespace]["mase"]}
 
 

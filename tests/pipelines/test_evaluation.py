@@ -12,7 +12,7 @@ import pytest
 from seqcast.backtest import baseline_backtest, round_significant
 from seqcast.tracking import hyperparameter_names
 
-NAMES = {"cnn_lstm", "lstm", "naive", "seasonal_naive"}
+NAMES = {"cnn_lstm", "lstm", "ensemble", "naive", "seasonal_naive"}
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +43,24 @@ def test_outputs_are_written(trained_project):
     assert set(forecasts["model"]) == NAMES
     assert list(forecasts.columns) == ["series", "timestamp", "origin", "model", "target", "step",
                                        "forecast", "actual"]
-    assert len(forecasts) == 4 * 8 * 7  # models × origins × horizon
+    assert len(forecasts) == 5 * 8 * 7  # models × origins × horizon
     # every forecast lies after its origin, inside the test period, from the same origins
     assert (forecasts["timestamp"] > forecasts["origin"]).all()
     assert forecasts["timestamp"].min() == pd.Timestamp("2015-11-06")
     assert forecasts.groupby("model")["origin"].nunique().eq(8).all()
     versions = list((trained_project / "data/06_models/lstm.keras").iterdir())
     assert len(versions) == 1 and (versions[0] / "lstm.keras").exists()
+    record = json.loads((trained_project / "data/06_models/ensemble_training_record.json")
+                        .read_text())
+    assert record["members"] == ["cnn_lstm", "lstm"]
+
+
+def test_the_ensemble_is_the_members_median(trained_project):
+    """With two members, the ensemble's backtest is their mean, forecast by forecast."""
+    forecasts = pd.read_csv(trained_project / "data/07_model_output/backtest_forecasts.csv")
+    wide = forecasts.pivot_table(index=["origin", "step"], columns="model", values="forecast")
+    np.testing.assert_allclose(wide["ensemble"], (wide["cnn_lstm"] + wide["lstm"]) / 2,
+                               rtol=1e-5)
 
 
 def test_baselines_at_the_origins_by_hand(trained_project):
@@ -68,9 +79,11 @@ def test_baselines_at_the_origins_by_hand(trained_project):
 def test_one_parent_run_with_one_child_per_family(runs, trained_project):
     parents = runs[runs["tags.mlflow.parentRunId"].isna()]
     children = runs[runs["tags.mlflow.parentRunId"].notna()]
-    assert len(parents) == 1 and len(children) == 2
+    assert len(parents) == 1 and len(children) == 3
     assert set(children["tags.mlflow.parentRunId"]) == {parents["run_id"].iloc[0]}
-    assert set(children["tags.model_family"]) == {"cnn_lstm", "lstm"}
+    assert set(children["tags.model_family"]) == {"cnn_lstm", "lstm", "ensemble"}
+    ensemble = children[children["tags.namespace"] == "ensemble"].iloc[0]
+    assert ensemble["params.members"] == "cnn_lstm,lstm"
     assert set(children["tags.dataset"]) == {"seattle-weather"}
     assert set(children["tags.data_end"]) == {"2015-12-31 00:00:00"}
     parent = parents.iloc[0]
@@ -86,7 +99,7 @@ def test_one_parent_run_with_one_child_per_family(runs, trained_project):
     experiment = store.get_experiment(parent["experiment_id"])
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     assert parent["params.series.n_points"] == "1461"
-    assert parent["metrics.cnn_lstm_mase"] > 0
+    assert parent["metrics.cnn_lstm_mase"] > 0 and parent["metrics.ensemble_mase"] > 0
 
 
 def test_children_carry_the_same_keys(runs, trained_project):
@@ -105,17 +118,21 @@ def test_children_carry_the_same_keys(runs, trained_project):
     client = mlflow.tracking.MlflowClient()
     metrics = json.loads((trained_project / "data/08_reporting/metrics.json").read_text())
     for _, child in children.iterrows():
+        trained = child["tags.namespace"] != "ensemble"  # the ensemble has no epochs
         history = client.get_metric_history(child["run_id"], "val_loss")
-        assert [m.step for m in history] == [1, 2, 3]
-        assert child["metrics.best_val_loss"] == pytest.approx(min(m.value for m in history))
+        assert [m.step for m in history] == ([1, 2, 3] if trained else [])
+        if trained:
+            assert child["metrics.best_val_loss"] == pytest.approx(min(m.value for m in history))
         assert child["metrics.mase"] == pytest.approx(metrics[child["tags.namespace"]]["mase"])
         artifacts = {a.path for a in client.list_artifacts(child["run_id"])}
-        assert {"forecasts.png", "losses.png", "mase_ratios.png"} <= artifacts
+        assert {"forecasts.png", "mase_ratios.png"} <= artifacts
+        assert ("losses.png" in artifacts) == trained
         models = mlflow.search_logged_models(filter_string=f"source_run_id='{child['run_id']}'",
                                              output_format="list")
         assert len(models) == 1 and models[0].name == child["tags.namespace"]  # not "model"
         assert pd.isna(child.get("params.training.xla"))
-        assert child["tags.training.xla"] == "auto"  # how it ran: a tag, not a parameter
+        if trained:
+            assert child["tags.training.xla"] == "auto"  # how it ran: a tag, not a parameter
         assert f"| {child['tags.namespace']} | " in child["tags.mlflow.note.content"]
 
 

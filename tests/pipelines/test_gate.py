@@ -12,6 +12,7 @@ from mlflow.tracking import MlflowClient
 
 from seqcast import registry
 from seqcast.backtest import gate_spec
+from seqcast.models import MODELS
 from seqcast.promotion import verdict
 from tests.conftest import FAST, run_kedro, tiny_spec
 from tests.pipelines import gate_series
@@ -63,7 +64,7 @@ def test_gate_keeps_a_champion_the_challenger_beats_while_losing_to_seasonal_nai
     # the forecast serves the better baseline, saying why.
     high = gate_series.write(project, "high.csv", gate_series.weekly(level=110.0))
     run_kedro(project, ["retrain"], params={**WORSE, "data": high})
-    assert champion_versions(project) == {"cnn_lstm": None, "lstm": None}
+    assert champion_versions(project) == {"cnn_lstm": None, "lstm": None, "ensemble": None}
     for record in decisions(project).values():
         assert record["decision"] == "kept" and record["champion_version"] is None
         assert record["gate_origins"] == 24  # validation_origins 16 + origins 8
@@ -84,12 +85,12 @@ def test_gate_keeps_a_champion_the_challenger_beats_while_losing_to_seasonal_nai
     # 2. Those versions made champions by hand (as seqcast promoted before the gate): trained
     # on a level of 110, they are far off on data around 10.
     client = MlflowClient()
-    for namespace in FAST:
+    for namespace in MODELS:
         client.set_registered_model_alias(registry.model_name(namespace), "champion", "1")
     low = gate_series.write(project, "low.csv", gate_series.weekly(level=10.0))
     warnings = heard("seqcast.promotion",
                      lambda: run_kedro(project, ["retrain"], params={**FAST, "data": low}))
-    assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
+    assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1", "ensemble": "1"}
     for namespace, record in decisions(project).items():
         name = registry.model_name(namespace)
         assert record["decision"] == "kept" and record["version"] == 2

@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.file_utils import local_file_uri_to_path
 
 from seqcast import registry
+from seqcast.models import MODELS
 from tests.conftest import FAST, run_kedro, synthetic_raw
 from tests.pipelines import gate_series
 
@@ -29,7 +30,7 @@ WORSE = {ns: {**block, "training": {"epochs": 1, "patience": 1, "learning_rate":
 
 def champion_versions(project):
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
-    found = {ns: registry.champion(registry.model_name(ns)) for ns in ("cnn_lstm", "lstm")}
+    found = {ns: registry.champion(registry.model_name(ns)) for ns in MODELS}
     return {ns: str(v.version) if v else None for ns, v in found.items()}
 
 
@@ -49,11 +50,12 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
     # a cycle both families learn and neither baseline follows: the gate promotes them
     data = gate_series.write(project, "cycle.csv", gate_series.learnable())
     run_kedro(project, ["retrain"], params={**FAST, "data": data})
-    assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
+    # the ensemble of two winners wins too (MAE is convex: the mean forecast errs no more)
+    assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1", "ensemble": "1"}
     assert {d["decision"] for d in decisions(project).values()} == {"promoted"}
 
     said = retrain_saying(project, {**WORSE, "data": data}, "seqcast.hooks", logging.INFO)
-    assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
+    assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1", "ensemble": "1"}
     # the run ends saying what it produced: scores against the baselines, decisions, the run
     assert any(m.startswith("cnn_lstm ") and "baseline" in m for m in said)
     assert any("seqcast-lstm: version 2" in m and "KEPT" in m for m in said)
@@ -73,6 +75,7 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
             registry.model_name(label)).description
         assert version.run_id  # linked to the child run that logged it
         assert MlflowClient().get_run(version.run_id).data.tags["model_family"] == label
+    assert MlflowClient().get_model_version("seqcast-ensemble", "1").tags["features"]
 
     # inference reads the latest data into its own dataset: training's series stays as it was
     training_files = [project / "data/02_intermediate/series.parquet",
@@ -83,12 +86,17 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
     forecast = pd.read_csv(project / "data/07_model_output/forecast.csv",
                            parse_dates=["timestamp"])
     assert len(forecast) == 7 and forecast["version"].eq(1).all()
-    assert forecast["model"].isin([registry.model_name(ns) for ns in FAST]).all()
+    assert forecast["model"].isin([registry.model_name(ns) for ns in MODELS]).all()
     assert list(forecast["timestamp"]) == list(pd.date_range("2021-08-23", periods=7))
     assert forecast["forecast"].between(0, 20).all()
     written = pd.read_csv(project / "data/07_model_output/forecast.csv", dtype=str)["forecast"]
     digits = [len(v.replace(".", "").lstrip("-0").rstrip("0")) for v in written]
     assert max(digits) == 6  # a model's float32 forecasts, rounded to outputs.significant_digits
+    # the ensemble's champion serves like a family's, loaded from its one .keras file
+    run_kedro(project, ["forecast"], params={"data": data, "forecast": {"namespace": "ensemble"}})
+    served = pd.read_csv(project / "data/07_model_output/forecast.csv")
+    assert served["model"].eq("seqcast-ensemble").all() and served["version"].eq(1).all()
+    assert served["forecast"].between(0, 20).all()
 
     # a failing job leaves the alias where it was
     raw = pd.read_csv(project / "data/01_raw/seattle-weather.csv")
@@ -96,7 +104,7 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
     raw.to_csv(project / "data/01_raw/broken.csv", index=False)
     with pytest.raises(ValueError, match="infinite"):
         run_kedro(project, ["retrain"], params={**FAST, "data": {"path": "data/01_raw/broken.csv"}})
-    assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1"}
+    assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1", "ensemble": "1"}
 
 
 @pytest.mark.slow
@@ -204,7 +212,9 @@ def test_unusable_champion_is_recorded_as_failed_and_replaced(project):
 
     # retrain: each failed champion is recorded and the challenger promoted
     warnings = retrain_saying(project, {**FAST, "data": data}, "seqcast.promotion")
-    assert champion_versions(project) == {"cnn_lstm": "2", "lstm": "2"}
+    # the ensemble's champion is self-contained: its members' broken files do not touch it,
+    # and the same seeds retrain it identically, so it is kept
+    assert champion_versions(project) == {"cnn_lstm": "2", "lstm": "2", "ensemble": "1"}
     client = MlflowClient()
     for name, reason in ((lstm, "is not a .keras archive"), (cnn, "artifacts have no")):
         record = decisions(project)[name.removeprefix("seqcast-")]
@@ -217,7 +227,7 @@ def test_unusable_champion_is_recorded_as_failed_and_replaced(project):
     # a champion whose shapes no longer fit the windows is failed the same way
     windows = {"data": data, "windows": {"n_steps": 14}}
     run_kedro(project, ["retrain"], params={**FAST, **windows})
-    assert champion_versions(project) == {"cnn_lstm": "3", "lstm": "3"}
+    assert champion_versions(project) == {"cnn_lstm": "3", "lstm": "3", "ensemble": "3"}
     record = decisions(project)["lstm"]
     assert "takes inputs (28, 2) and forecasts (7, 1), the data and windows need (56, 2)" in \
         record["champion_failed"]

@@ -27,8 +27,8 @@ def test_tune_replaces_training_and_tracking_and_keeps_the_rest(project):
                 "evaluation.track_cnn_lstm", "evaluation.track_lstm"}
     assert replaced <= default and not replaced & tune
     assert default - replaced <= tune  # backtests, evaluation, plots, the run summary
-    assert {"tuning.cnn_lstm.tune_model", "tuning.track_tuned_lstm",
-            "tuning.track_lstm_trials"} <= tune
+    assert {"tuning.cnn_lstm.tune_model", "evaluation.track_tuned_lstm",
+            "evaluation.track_lstm_trials"} <= tune
     assert "tuning.lstm.tune_model" not in default
 
 

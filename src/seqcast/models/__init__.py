@@ -20,8 +20,12 @@ from seqcast.errors import ModelConfigError
 from seqcast.spec import WindowSpec
 
 from .cnn_lstm import build_cnn_lstm
+from .ensemble import NAME as ENSEMBLE
+from .ensemble import build_ensemble, combine, member_names
+from .forecaster import history_shape, series_ids
 from .layers import (
     FastTimeDistributed,
+    MemberMedian,
     Rescale,
     RestoreLevel,
     SeriesScaling,
@@ -50,6 +54,10 @@ FAMILIES: dict[str, Family] = {
     "lstm": Family(build_lstm, nested=False),
 }
 
+# What is evaluated, tracked, registered and served: the trained families and the ensemble
+# of their forecasters (README, "Models"); FAMILIES alone are trained.
+MODELS: tuple[str, ...] = (*FAMILIES, ENSEMBLE)
+
 
 def family(name: str) -> Family:
     if name not in FAMILIES:
@@ -65,16 +73,6 @@ def input_shape(name: str, spec: WindowSpec) -> tuple[int, ...]:
     if family(name).nested:
         return (spec.geometry.n_seq, spec.geometry.n_steps, n_features)
     return (spec.lookback, n_features)
-
-
-def history_shape(model: keras.Model) -> tuple[int, ...]:
-    """A forecaster's history input without the batch axis (its other input: series codes)."""
-    return tuple(model.inputs[0].shape[1:])
-
-
-def series_ids(model: keras.Model) -> list[str]:
-    """The series a forecaster was trained on, in the order of their codes."""
-    return list(model.get_layer("standardise").ids)
 
 
 class UnknownSeriesError(ModelConfigError):
@@ -179,7 +177,10 @@ __all__ = [
     "FAMILIES",
     "DEFAULT_SERIES_EMBEDDING",
     "DEFAULT_TRANSFORM",
+    "ENSEMBLE",
     "FastTimeDistributed",
+    "MODELS",
+    "MemberMedian",
     "Rescale",
     "RestoreLevel",
     "SeriesScaling",
@@ -188,10 +189,13 @@ __all__ = [
     "TRANSFORMS",
     "UnknownSeriesError",
     "WindowNormalization",
+    "build_ensemble",
     "build_forecaster",
+    "combine",
     "family",
     "history_shape",
     "input_shape",
+    "member_names",
     "series_codes",
     "series_ids",
     "series_scales",

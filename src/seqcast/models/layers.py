@@ -231,3 +231,19 @@ class SeriesTransform(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "n_series": self.n_series, "n_columns": self.n_columns,
                 "inverse": self.inverse}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MemberMedian(keras.layers.Layer):
+    """The element-wise median of the members' forecasts (a list of same-shaped tensors):
+    the middle value for an odd count, the mean of the two middle ones for an even count."""
+
+    def call(self, inputs):
+        ordered = ops.sort(ops.stack(inputs, axis=-1), axis=-1)
+        k = len(inputs)
+        if k % 2:
+            return ordered[..., k // 2]
+        return (ordered[..., k // 2 - 1] + ordered[..., k // 2]) / 2
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]

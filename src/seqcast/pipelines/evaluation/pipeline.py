@@ -1,8 +1,9 @@
-"""Wiring: one evaluation over every family's backtest, then one tracking node per family."""
+"""Wiring: one evaluation over every model's backtest (the families' and the ensemble's),
+then one tracking node per model; loss curves for the trained families."""
 
 from kedro.pipeline import Node, Pipeline
 
-from seqcast.models import FAMILIES
+from seqcast.models import FAMILIES, MODELS
 from seqcast.plots import plot_losses
 from seqcast.tracking import log_run_summary, track_family
 from seqcast.wiring import for_namespace
@@ -23,7 +24,7 @@ def tracking_node(namespace: str) -> Node:
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
-            *(tracking_node(ns) for ns in FAMILIES),
+            *(tracking_node(ns) for ns in MODELS),
             Node(log_run_summary, inputs=["metrics", "window_spec", "series", "params:data"],
                  outputs=None,
                  name="log_run_summary"),
@@ -31,7 +32,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 evaluate_all,
                 inputs=["series", "window_spec", "params:data",
                         "params:outputs.significant_digits",
-                        *(f"{ns}.backtest" for ns in FAMILIES)],
+                        *(f"{ns}.backtest" for ns in MODELS)],
                 outputs=["metrics", "backtest_forecasts", "metrics_by_series", "evaluation"],
                 name="evaluate",
             ),

@@ -1,9 +1,10 @@
-"""Wiring: the retrain job's own step, one decision per family. The whole job (ingest,
-window, train, evaluate, decide) is composed in ``seqcast.pipeline_registry``."""
+"""Wiring: the retrain job's own step, one decision per model (each family and the
+ensemble). The whole job (ingest, window, train, evaluate, decide) is composed in
+``seqcast.pipeline_registry``."""
 
 from kedro.pipeline import Node, Pipeline
 
-from seqcast.models import FAMILIES
+from seqcast.models import MODELS
 from seqcast.promotion import decide
 from seqcast.wiring import for_namespace
 
@@ -22,7 +23,7 @@ def decision_node(namespace: str) -> Node:
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline([
-        *(decision_node(ns) for ns in FAMILIES),
-        Node(collect_decisions, inputs=[f"{ns}.decision" for ns in FAMILIES],
+        *(decision_node(ns) for ns in MODELS),
+        Node(collect_decisions, inputs=[f"{ns}.decision" for ns in MODELS],
              outputs="retrain_decisions", name="collect_decisions"),
     ], namespace="retrain", prefix_datasets_with_namespace=False)

@@ -8,6 +8,7 @@ import pandas as pd
 
 from seqcast.backtest import backtest
 from seqcast.fitting import fit_family
+from seqcast.models import FAMILIES, combine
 
 
 def train_model(series: pd.DataFrame, window_spec: dict, family_name: str, model: dict,
@@ -20,3 +21,9 @@ def backtest_model(series: pd.DataFrame, window_spec: dict, forecaster: keras.Mo
                    namespace: str) -> pd.DataFrame:
     """The family's forecasts at the test origins: see :func:`seqcast.backtest.backtest`."""
     return backtest(series, window_spec, forecaster, namespace)
+
+
+def ensemble_model(members: list[str], *forecasters: keras.Model) -> tuple[keras.Model, dict]:
+    """``(forecaster, record)`` of the ensemble; ``forecasters``: every family's, in
+    ``FAMILIES`` order. See :func:`seqcast.models.combine`."""
+    return combine(members, dict(zip(FAMILIES, forecasters, strict=True)))

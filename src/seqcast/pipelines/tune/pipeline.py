@@ -16,14 +16,16 @@ from seqcast.wiring import for_namespace
 from .nodes import tune_model
 
 
-def family_pipeline(namespace: str) -> Pipeline:
-    tune = Node(for_namespace(tune_model, namespace),
+def search_node(namespace: str) -> Node:
+    return Node(for_namespace(tune_model, namespace),
                 inputs=["series", "window_spec", f"params:{namespace}", "params:tuning"],
                 outputs=[f"{namespace}.{name}" for name in (
                     "forecaster", "training_record", "tuning", "tuned")],
                 name="tune_model", namespace=namespace)
-    return Pipeline([
-        tune,
+
+
+def tracking_nodes(namespace: str) -> list[Node]:
+    return [
         Node(for_namespace(track_family, namespace),
              inputs=["evaluation", f"{namespace}.tuned", f"{namespace}.training_record",
                      f"{namespace}.forecaster"],
@@ -32,10 +34,13 @@ def family_pipeline(namespace: str) -> Pipeline:
              inputs=[f"{namespace}.tracking", f"{namespace}.tuning", f"{namespace}.tuned",
                      "window_spec"],
              outputs=f"{namespace}.trial_runs", name=f"track_{namespace}_trials"),
-    ])
+    ]
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    # One box in Kedro-Viz, like every stage; dataset names stay as they are.
-    return Pipeline([family_pipeline(name) for name in FAMILIES], namespace="tuning",
-                    prefix_datasets_with_namespace=False)
+    # The searches form one box in Kedro-Viz; their tracking runs after evaluation, so it
+    # sits in evaluation's box (a namespace must not be left and re-entered).
+    stage = {"prefix_datasets_with_namespace": False}
+    return (Pipeline([search_node(ns) for ns in FAMILIES], namespace="tuning", **stage)
+            + Pipeline([n for ns in FAMILIES for n in tracking_nodes(ns)],
+                       namespace="evaluation", **stage))
