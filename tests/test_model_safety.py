@@ -22,7 +22,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.file_utils import local_file_uri_to_path
 
 from seqcast import registry
-from seqcast.models import history_shape
+from seqcast.models import MODELS, history_shape
 from seqcast.promotion import champion_mase
 from tests.conftest import FAST, run_kedro
 
@@ -75,7 +75,7 @@ def test_logged_models_hold_no_pickle_and_load_from_keras_alone(trained_project,
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{trained_project / 'mlflow.db'}")
     experiment = MlflowClient().get_experiment_by_name("seqcast").experiment_id
     logged = mlflow.search_logged_models(experiment_ids=[experiment], output_format="list")
-    assert len(logged) == 2
+    assert len(logged) == len(MODELS)  # each family and the ensemble
     for model in logged:
         folder = Path(local_file_uri_to_path(model.artifact_location))
         files = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}

@@ -88,6 +88,7 @@ def test_the_kept_model_is_the_best_trial_and_mlflow_records_it(tuned, series, s
     evaluation = Evaluation(series, WindowSpec.from_dict(spec), "test", metrics, forecasts,
                             by_series, context_table(series, spec))
     tuned = tuned_block(BLOCK, result["best_params"], TUNING)
+    mlflow.set_experiment("tuning")  # in this store: an earlier test's may still be active
     with mlflow.start_run():
         tracked = track_family(evaluation, tuned, record, forecaster, namespace="lstm")
         track_trials(tracked, result, tuned, spec)

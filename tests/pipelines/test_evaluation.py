@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from seqcast.backtest import baseline_backtest, round_significant
+from seqcast.models import MODELS
 from seqcast.tracking import hyperparameter_names
 
 NAMES = {"cnn_lstm", "lstm", "ensemble", "naive", "seasonal_naive"}
@@ -164,7 +165,7 @@ def test_null_significant_digits_writes_full_precision(trained_project):
               "params:data": {"name": "seattle-weather"},
               **{f"{ns}.backtest": pd.read_parquet(
                   trained_project / f"data/07_model_output/{ns}_backtest.parquet")
-                 for ns in ("cnn_lstm", "lstm")}}
+                 for ns in MODELS}}
     full = node.run({**inputs, "params:outputs.significant_digits": None})
     six = node.run({**inputs, "params:outputs.significant_digits": 6})
     exact = full["backtest_forecasts"]["forecast"].to_numpy()
