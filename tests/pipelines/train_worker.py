@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -34,4 +35,6 @@ def main(config_path: str) -> None:
 
 
 if __name__ == "__main__":
+    # A shell's background job starts with SIGINT ignored; Ctrl-C at a terminal is not.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     main(sys.argv[1])
