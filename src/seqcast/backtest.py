@@ -16,6 +16,7 @@ import pandas as pd
 import tensorflow as tf
 
 from seqcast import metrics
+from seqcast.covariates import model_inputs
 from seqcast.errors import SeqcastError
 from seqcast.models import history_shape, series_codes
 from seqcast.spec import WindowSpec
@@ -105,25 +106,29 @@ def predict_windows(model: keras.Model, series: pd.DataFrame, spec: WindowSpec) 
     starts, codes = spec.test_starts()
     nested = len(history_shape(model)) == 3
     stream = WindowStream(panel.values, starts, spec.lookback, spec.horizon, spec.target_index,
-                          n_seq=spec.geometry.n_seq if nested else None)
-    (x, _), _ = stream.batch(starts, codes)
-    return predict(model, x, series_codes(model, spec.series)[codes])
+                          n_seq=spec.geometry.n_seq if nested else None,
+                          future=spec.future_values(panel) if len(model.inputs) > 2 else None)
+    (x, _, *future), _ = stream.batch(starts, codes)
+    return predict(model, x, series_codes(model, spec.series)[codes], *future)
 
 
-def predict(model: keras.Model, history: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``model``'s forecasts of ``history`` for the series ``codes``: up to ``PREDICT_BATCH``
-    windows in one direct call, more through ``predict`` in batches of that size.
+def predict(model: keras.Model, history: np.ndarray, codes: np.ndarray,
+            future: np.ndarray | None = None) -> np.ndarray:
+    """``model``'s forecasts of ``history`` for the series ``codes`` (and the known-future
+    columns ``future`` for a model that takes them): up to ``PREDICT_BATCH`` windows in one
+    direct call, more through ``predict`` in batches of that size.
 
     ``predict`` costs tens of ms per call in Keras' own machinery (``benchmarks/backtest.py``);
     the direct call is one ``tf.function`` per model, traced once, with the same forecasts."""
+    inputs = model_inputs(model, history, codes, future)
     if len(history) <= PREDICT_BATCH:
         call = _CALLS.get(model)
         if call is None:
             ref = weakref.ref(model)  # the cache must not keep the model alive
-            call = _CALLS[model] = tf.function(lambda x, c: ref()([x, c], training=False),
+            call = _CALLS[model] = tf.function(lambda *x: ref()(list(x), training=False),
                                                reduce_retracing=True)
-        return np.asarray(call(history, np.asarray(codes, np.int32)))
-    return np.asarray(model.predict([history, codes], batch_size=PREDICT_BATCH, verbose=0))
+        return np.asarray(call(*inputs))
+    return np.asarray(model.predict(inputs, batch_size=PREDICT_BATCH, verbose=0))
 
 
 def backtest(series: pd.DataFrame, window_spec, model: keras.Model, name: str):

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
 
-from seqcast import registry
+from seqcast import covariates, registry
 from seqcast.backtest import BASELINES, baselines_at, predict
 from seqcast.cleaning import as_list, future_timestamps
 from seqcast.models import MODELS, UnknownSeriesError, history_shape, series_codes
@@ -165,9 +165,12 @@ def short_series(panel: Panel, codes: np.ndarray, needed: int, data: dict,
             f"{needed} to forecast{which}")
 
 
-def model_forecast(panel: Panel, codes: np.ndarray, served: Served, data: dict) -> np.ndarray:
+def model_forecast(panel: Panel, codes: np.ndarray, served: Served, data: dict,
+                   future_table: pd.DataFrame | None = None) -> np.ndarray:
     """The served champion's forecasts from each series' last ``lookback`` points, in one
-    batched predict: ``(len(codes), horizon, n_targets)``."""
+    batched predict: ``(len(codes), horizon, n_targets)``. A champion that reads known-future
+    columns gets them for those points and the next ``horizon`` steps (the user's columns
+    from ``future_table``)."""
     model, lookback = champion_for(panel, data, served)
     short_series(panel, codes, lookback, data, served)
     try:
@@ -177,7 +180,14 @@ def model_forecast(panel: Panel, codes: np.ndarray, served: Served, data: dict) 
     view = window_view(panel.values, lookback)
     history = view[panel.offsets[codes + 1] - lookback].reshape(len(codes),
                                                                  *history_shape(model))
-    return predict(model, history, known)
+    future = None
+    if covariates.takes_future(model):
+        known_future = covariates.model_known_future(model)
+        stamps = next_stamps(panel, codes, int(model.inputs[2].shape[1]) - lookback, data)
+        user = covariates.user_future(future_table, list(known_future.columns), stamps,
+                                      panel.id_frame(codes), data)
+        future = covariates.forecast_future(panel, codes, known_future, lookback, (stamps, user))
+    return predict(model, history, known, future)
 
 
 def baseline_forecast(series: pd.DataFrame, panel: Panel, codes: np.ndarray, served: Served,
@@ -193,10 +203,12 @@ def baseline_forecast(series: pd.DataFrame, panel: Panel, codes: np.ndarray, ser
 
 
 def forecast_next(series: pd.DataFrame, data: dict, forecast: dict,
-                  windows: dict) -> pd.DataFrame:
+                  windows: dict, future_table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Forecast ``origin+1 … origin+horizon`` of every series (or ``params:forecast.ids``)
     with what :func:`choose` serves: a champion from its last ``lookback`` points in one
-    batched predict, or a baseline.
+    batched predict, or a baseline. ``future_table``: the user's known-future columns for
+    the next ``horizon`` steps (the ``future_features`` dataset), for a champion that reads
+    them.
 
     Returns the id columns (for a panel), then ``timestamp, target, forecast, model,
     version, origin, served_because`` rows.
@@ -204,7 +216,8 @@ def forecast_next(series: pd.DataFrame, data: dict, forecast: dict,
     panel = Panel.from_series(series, data)
     served = choose(forecast)
     codes = chosen(panel, forecast)
-    values = (model_forecast(panel, codes, served, data) if served.version is not None else
+    values = (model_forecast(panel, codes, served, data, future_table)
+              if served.version is not None else
               baseline_forecast(series, panel, codes, served,
                                 {"data": data, "windows": windows}))
     return forecast_frame(panel, codes, values, served, data)
