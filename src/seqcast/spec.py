@@ -180,6 +180,11 @@ def _frequency(panel: Panel) -> str | None:
     return pd.infer_freq(stamps) if len(stamps) >= 3 else None
 
 
+def _known_future(data: dict, panel: Panel) -> dict:
+    known = covariates.from_params(data, _longest(panel), panel.features)
+    return known.to_dict() if known else {}
+
+
 def make_window_spec(series: pd.DataFrame, data: dict, windows: dict) -> WindowSpec:
     """Per-series split boundaries, training-only scaling statistics and shapes of
     ``series`` (one series, or a panel in long format) for ``params:windows``."""
@@ -203,7 +208,7 @@ def make_window_spec(series: pd.DataFrame, data: dict, windows: dict) -> WindowS
         end=str(panel.stamps[offsets[1:] - 1].max()), frequency=_frequency(panel),
         test_start_at=str(first_test.min()), n_train_windows=0, n_validation_windows=0,
         mean=mean.tolist(), std=std.tolist(),
-        known_future=covariates.from_params(data, _longest(panel), panel.features).to_dict(),
+        known_future=_known_future(data, panel),
     )
     spec = replace(spec, n_train_windows=len(spec.train_windows()),
                    n_validation_windows=len(spec.validation_windows()))
