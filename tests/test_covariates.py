@@ -22,7 +22,7 @@ from seqcast.fitting import fit_family
 from seqcast.models import build_ensemble, build_forecaster
 from seqcast.spec import WindowSpec, make_window_spec
 from seqcast.stream import WindowStream
-from tests.conftest import DATA, WINDOWS, clean_series, synthetic_raw
+from tests.conftest import DATA, FAST, WINDOWS, clean_series, run_kedro, synthetic_raw
 
 TRAINING = {"normalization": "mean", "loss": "mse", "learning_rate": 0.01, "batch_size": 32,
             "epochs": 3, "patience": 3, "seed": 3, "backup_dir": None}
@@ -182,3 +182,41 @@ def test_missing_future_values_are_named_by_column_date_and_series():
                                            "promo": [0]})])
     np.testing.assert_array_equal(user_future(full, ["promo"], stamps, ids, data)[:, 0],
                                   [1, 0, 1, 0])
+
+
+@pytest.mark.slow
+def test_forecast_pipeline_reads_the_future_file_and_names_what_it_lacks(project):
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from seqcast import registry
+
+    flagged(400).to_csv(project / "data/01_raw/flag.csv", index=False)
+    data = {"path": "data/01_raw/flag.csv", "time_column": "ts", "targets": "load",
+            "features": ["load"], "future_features": ["flag"], "calendar": True,
+            "holidays": "US"}
+    learn = {"training": {"epochs": 15, "patience": 15, "learning_rate": 0.01}}
+    blocks = {ns: {"model": block["model"], **learn} for ns, block in FAST.items()}
+    run_kedro(project, ["retrain"], params={**blocks, "data": data})
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    assert registry.champion(registry.model_name("lstm")) is not None
+    runs = MlflowClient().search_runs([mlflow.get_experiment_by_name("seqcast").experiment_id])
+    logged = {k: v for run in runs for k, v in run.data.params.items() if k.startswith("data.")}
+    assert (logged["data.calendar"], logged["data.holidays"]) == ("True", "US")
+    assert "flag" in logged["data.future_features"]
+
+    force = {"data": data, "forecast": {"namespace": "lstm"}}
+    with pytest.raises(CovariateConfigError, match=r"lacks column\(s\) \['ts', 'flag'\]"):
+        run_kedro(project, ["forecast"], params=force)
+    days = pd.date_range("2025-02-04", periods=7)  # the 7 days after the file's last
+    future = pd.DataFrame({"ts": days.strftime("%Y-%m-%d"), "flag": [1, 0, 0, 1, 0, 0, 1]})
+    future.iloc[:5].to_csv(project / "data/01_raw/future_features.csv", index=False)
+    with pytest.raises(CovariateConfigError, match=r"2 of the 7 .*2025-02-09"):
+        run_kedro(project, ["forecast"], params=force)
+    future.to_csv(project / "data/01_raw/future_features.csv", index=False)
+    run_kedro(project, ["forecast"], params=force)
+    forecast = pd.read_csv(project / "data/07_model_output/forecast.csv")
+    assert list(pd.to_datetime(forecast["timestamp"])) == list(days)
+    jump = forecast["forecast"].to_numpy()[future["flag"].to_numpy() == 1].mean()
+    calm = forecast["forecast"].to_numpy()[future["flag"].to_numpy() == 0].mean()
+    assert jump - calm > 3  # the flag's 6-unit jump, forecast from the file's flags
