@@ -51,8 +51,11 @@ class WindowSpec:
     known_future: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """The JSON form (``window_spec.json``): the geometry's keys, then every field."""
+        """The JSON form (``window_spec.json``): the geometry's keys, then every field
+        (``known_future`` only when there are known-future columns)."""
         rest = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "geometry"}
+        if not rest["known_future"]:  # none: the JSON form of specifications before them
+            del rest["known_future"]
         return {**self.geometry.to_params(), **rest}
 
     @classmethod

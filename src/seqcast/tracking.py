@@ -39,9 +39,10 @@ OPERATIONAL = ("backup_dir", "xla", "deterministic", "distribution")
 
 
 def hyperparameters(build) -> dict[str, object]:
-    """A builder's keyword-only arguments (its hyperparameters) with their defaults."""
+    """A builder's keyword-only arguments (its hyperparameters) with their defaults; not
+    ``future``, the horizon's known-future tensor."""
     return {name: p.default for name, p in inspect.signature(build).parameters.items()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "future"}
 
 
 def hyperparameter_names() -> list[str]:
