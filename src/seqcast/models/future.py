@@ -7,15 +7,14 @@ from __future__ import annotations
 import keras
 import numpy as np
 from keras import layers as kl
-from keras import ops
 
 from seqcast.covariates import KnownFuture
 
-from .layers import PACKAGE
+from .layers import PACKAGE, SeriesScaling
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class KnownFutureInput(keras.layers.Layer):
+class KnownFutureInput(SeriesScaling):
     """``[future, series]`` → ``(past, ahead)``: the known-future columns standardised with
     their series' training statistics (generated encodings pass with mean 0, std 1), cut
     into the ``lookback`` rows and the horizon rows after them.
@@ -25,25 +24,12 @@ class KnownFutureInput(keras.layers.Layer):
     """
 
     def __init__(self, lookback: int, n_series: int, known: dict, **kwargs):
-        kwargs.setdefault("dtype", "float32")
-        super().__init__(**kwargs)
-        self.lookback, self.n_series, self.known = int(lookback), int(n_series), dict(known)
-        self.n_columns = len(KnownFuture.from_dict(known).names)
-
-    def build(self, input_shape):
-        shape = (self.n_series, self.n_columns)
-        self.mean = self.add_weight(shape=shape, initializer="zeros", trainable=False,
-                                    name="mean")
-        self.std = self.add_weight(shape=shape, initializer="ones", trainable=False, name="std")
-        self.built = True
+        kwargs.pop("n_columns", None)  # a saved config's: it follows from ``known``
+        super().__init__(n_series, len(KnownFuture.from_dict(known).names), **kwargs)
+        self.lookback, self.known = int(lookback), dict(known)
 
     def call(self, inputs):
-        future, series = inputs
-        future = ops.cast(future, "float32")
-        codes = ops.reshape(ops.cast(series, "int32"), (-1,))
-        mean = ops.take(self.mean, codes, axis=0)[:, None, :]
-        std = ops.take(self.std, codes, axis=0)[:, None, :]
-        scaled = (future - mean) / std
+        scaled = super().call(inputs)
         return scaled[:, : self.lookback], scaled[:, self.lookback :]
 
     def compute_output_shape(self, input_shape):
@@ -51,8 +37,7 @@ class KnownFutureInput(keras.layers.Layer):
         return (batch, self.lookback, n), (batch, width - self.lookback, n)
 
     def get_config(self):
-        return {**super().get_config(), "lookback": self.lookback, "n_series": self.n_series,
-                "known": self.known}
+        return {**super().get_config(), "lookback": self.lookback, "known": self.known}
 
 
 def future_statistics(spec) -> tuple[np.ndarray, np.ndarray]:
