@@ -18,6 +18,7 @@ from seqcast.covariates import (
     model_known_future,
     user_future,
 )
+from seqcast.errors import ModelConfigError
 from seqcast.fitting import fit_family
 from seqcast.models import build_ensemble, build_forecaster
 from seqcast.spec import WindowSpec, make_window_spec
@@ -220,3 +221,24 @@ def test_forecast_pipeline_reads_the_future_file_and_names_what_it_lacks(project
     jump = forecast["forecast"].to_numpy()[future["flag"].to_numpy() == 1].mean()
     calm = forecast["forecast"].to_numpy()[future["flag"].to_numpy() == 0].mean()
     assert jump - calm > 3  # the flag's 6-unit jump, forecast from the file's flags
+
+
+def test_panel_future_columns_are_scaled_per_series_and_members_must_agree():
+    raw = pd.concat([flagged(250, 0).assign(store="a"),
+                     flagged(250, 1).assign(store="b", flag=lambda f: f["flag"] * 10)])
+    data = {**DATA, "id_columns": ["store"], "features": ["load", "flag"],
+            "future_features": ["flag"], "calendar": True}
+    series = clean_series(raw, data, WINDOWS)
+    spec = make_window_spec(series, data, WINDOWS)
+    _, lstm = build_forecaster("lstm", spec, SMALL["lstm"])
+    mean, std = lstm.get_layer("known_future").get_weights()
+    flag = spec.features.index("flag")
+    np.testing.assert_allclose(mean[:, -1], np.asarray(spec.mean)[:, flag], rtol=1e-6)
+    np.testing.assert_allclose(std[:, -1], np.asarray(spec.std)[:, flag], rtol=1e-6)
+    assert (mean[:, :-1] == 0).all() and (std[:, :-1] == 1).all()  # the encodings as they are
+    assert predict_windows(lstm, series, spec).shape == (2 * spec.geometry.origins,
+                                                         spec.horizon, 1)
+    other = make_window_spec(series, {**data, "calendar": False}, WINDOWS)
+    _, cnn = build_forecaster("cnn_lstm", other, SMALL["cnn_lstm"])
+    with pytest.raises(ModelConfigError, match="differ in known-future columns"):
+        build_ensemble({"lstm": lstm, "cnn_lstm": cnn})
