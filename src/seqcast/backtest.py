@@ -16,7 +16,7 @@ import pandas as pd
 import tensorflow as tf
 
 from seqcast import metrics
-from seqcast.covariates import model_inputs
+from seqcast.covariates import model_inputs, takes_future
 from seqcast.errors import SeqcastError
 from seqcast.models import history_shape, series_codes
 from seqcast.spec import WindowSpec
@@ -107,7 +107,7 @@ def predict_windows(model: keras.Model, series: pd.DataFrame, spec: WindowSpec) 
     nested = len(history_shape(model)) == 3
     stream = WindowStream(panel.values, starts, spec.lookback, spec.horizon, spec.target_index,
                           n_seq=spec.geometry.n_seq if nested else None,
-                          future=spec.future_values(panel) if len(model.inputs) > 2 else None)
+                          future=spec.future_values(panel) if takes_future(model) else None)
     (x, _, *future), _ = stream.batch(starts, codes)
     return predict(model, x, series_codes(model, spec.series)[codes], *future)
 

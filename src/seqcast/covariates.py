@@ -146,6 +146,11 @@ def from_params(data: dict, stamps: pd.DatetimeIndex, features: list[str]) -> Kn
                        str(code) if code else None, tuple(columns))
 
 
+def takes_future(model) -> bool:
+    """Whether ``model`` has the third input, ``future``."""
+    return len(model.inputs) > 2
+
+
 def model_known_future(model) -> KnownFuture:
     """What known-future columns ``model`` (a forecaster or an ensemble) takes; empty for a
     model with the two inputs ``[history, series]``."""
@@ -165,18 +170,13 @@ def model_inputs(model, history: np.ndarray, codes: np.ndarray,
     """``model``'s input list: ``[history, series]``, plus ``future`` ``(batch, lookback +
     horizon, n_future)`` for a model that takes known-future columns (refused when missing)."""
     inputs = [history, np.asarray(codes, np.int32)]
-    if len(model.inputs) == 2:
+    if not takes_future(model):
         return inputs
     if future is None:
         raise CovariateConfigError(
             f"model {model.name!r} takes known-future columns "
             f"{model_known_future(model).names} but none were given")
     return [*inputs, np.asarray(future, np.float32)]
-
-
-def takes_future(model) -> bool:
-    """Whether ``model`` has the third input, ``future``."""
-    return len(model.inputs) > 2
 
 
 FUTURE_FILE = "the future_features dataset (conf/base/catalog.yml)"

@@ -13,7 +13,7 @@ import time
 import keras
 from keras import layers as kl
 
-from seqcast.covariates import model_known_future
+from seqcast.covariates import model_known_future, takes_future
 from seqcast.errors import ModelConfigError
 
 from .forecaster import history_shape, series_ids
@@ -38,7 +38,7 @@ def check_members(members: dict[str, keras.Model]) -> None:
             ("output", tuple(model.output_shape[1:]), tuple(first.output_shape[1:])),
         ) if a != b]
         known = model_known_future(model)
-        if known and known != takes_future(members):
+        if known and known != members_future(members):
             differs.append("known-future columns")
         if differs:
             raise ModelConfigError(
@@ -46,7 +46,7 @@ def check_members(members: dict[str, keras.Model]) -> None:
                 "train every member on the same data and windows")
 
 
-def takes_future(members: dict[str, keras.Model]):
+def members_future(members: dict[str, keras.Model]):
     """The known-future columns of the first member that takes any (every member that takes
     them must take the same); empty when none does."""
     for model in members.values():
@@ -73,8 +73,8 @@ def build_ensemble(members: dict[str, keras.Model], name: str = NAME) -> keras.M
     history = keras.Input(shape=(lookback, n_features), name="history")
     series = keras.Input(shape=(), dtype="int32", name="series")
     inputs, future = [history, series], None
-    if takes_future(members):  # handed to the members that take it
-        width = next(m.inputs[2].shape[1:] for m in members.values() if len(m.inputs) == 3)
+    if members_future(members):  # handed to the members that take it
+        width = next(m.inputs[2].shape[1:] for m in members.values() if takes_future(m))
         future = keras.Input(shape=width, name="future")
         inputs.append(future)
     forecasts = []
@@ -83,7 +83,7 @@ def build_ensemble(members: dict[str, keras.Model], name: str = NAME) -> keras.M
         x = history if len(shape) == 2 else kl.Reshape(shape, name=f"{member_name}_history")(
             history)
         model.name = member_name  # nested models need unique names
-        forecasts.append(model([x, series] if len(model.inputs) == 2 else [x, series, future]))
+        forecasts.append(model([x, series, future] if takes_future(model) else [x, series]))
     median = MemberMedian(dtype="float32", name="member_median")(forecasts)
     return keras.Model(inputs, median, name=name)
 
