@@ -37,7 +37,14 @@ from seqcast.backtest import PREDICT_BATCH, baseline_forecasts
 from seqcast.cleaning import ingest
 from seqcast.errors import ModelConfigError
 from seqcast.fitting import fit_family
-from seqcast.models import ENSEMBLE, build_ensemble, history_shape, series_codes, series_scales
+from seqcast.models import (
+    ENSEMBLE,
+    build_ensemble,
+    history_shape,
+    model_quantiles,
+    series_codes,
+    series_scales,
+)
 from seqcast.spec import WindowSpec, make_window_spec
 from seqcast.stream import WindowStream
 from seqcast.windows import WindowGeometry
@@ -104,7 +111,9 @@ def validation_mase(series: pd.DataFrame, spec: WindowSpec, models: dict) -> dic
                               n_seq=spec.geometry.n_seq if nested else None)
         (x, _), _ = stream.batch(starts, codes)
         known = series_codes(model, spec.series)[codes]
-        forecasts[name] = model.predict([x, known], batch_size=PREDICT_BATCH, verbose=0)
+        out, levels = model.predict([x, known], batch_size=PREDICT_BATCH, verbose=0), \
+            model_quantiles(model)
+        forecasts[name] = out[..., levels.index(0.5)] if levels else out  # the median
     return origin_mase(y, spec, origins, forecasts)
 
 

@@ -153,7 +153,7 @@ def test_a_served_baseline_keeps_the_panel_layout_and_forecasts_each_series():
     served = Served("seasonal_naive", None, "every family loses to a baseline")
     codes = np.arange(2)
     values = baseline_forecast(series, panel, codes, served, {"data": data, "windows": windows})
-    table = forecast_frame(panel, codes, values, served, data)
+    table = forecast_frame(panel, codes, (values, []), served, data)
     assert list(table.columns) == ["store", "timestamp", "target", "forecast", "model",
                                    "version", "origin", "served_because"]
     # step h repeats the value season_length steps back, reusing the last season

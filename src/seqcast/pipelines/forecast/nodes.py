@@ -3,7 +3,7 @@
 import pandas as pd
 
 from seqcast import inference
-from seqcast.backtest import rounded_forecasts
+from seqcast.outputs import rounded_forecasts
 
 
 def forecast_next(series: pd.DataFrame, data: dict, forecast: dict, windows: dict,
