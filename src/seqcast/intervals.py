@@ -36,6 +36,11 @@ def levels_of(tables) -> list[float]:
     return sorted({float(c[1:]) for t in tables for c in t.columns if is_quantile_column(c)})
 
 
+def is_interval_score(key: str) -> bool:
+    """A key of :func:`series_interval_scores` (``coverage_80``, ``coverage_80_raw`` …)."""
+    return key.startswith(("coverage_", "width_", "msis_", "scaled_pinball"))
+
+
 def central_pairs(quantiles: list[float]) -> list[tuple[int, int, int]]:
     """``(lower index, upper index, nominal %)`` of every central interval the levels form
     (``0.1`` and ``0.9``: the 80% interval), widest first."""

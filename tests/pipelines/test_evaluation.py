@@ -119,11 +119,14 @@ def test_children_carry_the_same_keys(runs, trained_project):
         f"params.{k}" for k in ("n_seq", "n_steps", "lookback", "horizon", "season_length",
                                 "origins")
     } | {f"metrics.{b}{k}" for b in ("", "naive_", "seasonal_naive_")
-         for k in ("mase", "smape", "rmse", "mae")}
+         for k in ("mase", "smape", "rmse", "mae", *INTERVAL_SCORES)
+         } | {"metrics.coverage_80_raw"}
     for _, child in children.iterrows():
         present = {c for c in runs.columns if pd.notna(child[c])}
         assert expected <= present, expected - present
     assert set(children["params.model.filters"]) == {"8", "n/a"}
+    trained = children[children["tags.namespace"] != "ensemble"]
+    assert set(trained["params.training.quantiles"]) == {"[0.1, 0.5, 0.9]"}
     client = mlflow.tracking.MlflowClient()
     metrics = json.loads((trained_project / "data/08_reporting/metrics.json").read_text())
     for _, child in children.iterrows():
