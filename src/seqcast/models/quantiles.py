@@ -70,8 +70,9 @@ class Calibration(keras.layers.Layer):
     ``(n_series, n_targets)``), then kept in order.
 
     Zero shifts (the state before calibration, or with ``training.calibrate: false``) leave
-    the forecasts unchanged; the median (the point forecast) never moves. Inputs ``[forecast, series]``; the saved model carries the levels
-    (``quantiles``) and the shifts, so inference needs nothing else.
+    the forecasts unchanged; the median (the point forecast) never moves. Inputs ``[forecast,
+    series]``; the saved model carries the levels (``quantiles``) and the shifts, so
+    inference needs nothing else.
     """
 
     def __init__(self, quantiles: list[float], n_series: int, horizon: int, n_targets: int,
