@@ -39,7 +39,14 @@ from seqcast.cleaning import ingest
 from seqcast.covariates import model_inputs
 from seqcast.errors import ModelConfigError
 from seqcast.fitting import fit_family
-from seqcast.models import ENSEMBLE, build_ensemble, history_shape, series_codes, series_scales
+from seqcast.models import (
+    ENSEMBLE,
+    build_ensemble,
+    history_shape,
+    model_quantiles,
+    series_codes,
+    series_scales,
+)
 from seqcast.spec import WindowSpec, make_window_spec
 from seqcast.stream import WindowStream
 from seqcast.windows import WindowGeometry
@@ -108,8 +115,9 @@ def validation_mase(series: pd.DataFrame, spec: WindowSpec, models: dict) -> dic
                               future=spec.future_values(panel))
         (x, _, *future), _ = stream.batch(starts, codes)
         known = series_codes(model, spec.series)[codes]
-        forecasts[name] = model.predict(model_inputs(model, x, known, *future),
-                                        batch_size=PREDICT_BATCH, verbose=0)
+        out, levels = model.predict(model_inputs(model, x, known, *future),
+                                    batch_size=PREDICT_BATCH, verbose=0), model_quantiles(model)
+        forecasts[name] = out[..., levels.index(0.5)] if levels else out  # the median
     return origin_mase(y, spec, origins, forecasts)
 
 

@@ -196,7 +196,8 @@ def test_forecast_pipeline_reads_the_future_file_and_names_what_it_lacks(project
     data = {"path": "data/01_raw/flag.csv", "time_column": "ts", "targets": "load",
             "features": ["load"], "future_features": ["flag"], "calendar": True,
             "holidays": "US"}
-    learn = {"training": {"epochs": 15, "patience": 15, "learning_rate": 0.01}}
+    learn = {"training": {"epochs": 15, "patience": 15, "learning_rate": 0.01,
+                          "quantiles": []}}
     blocks = {ns: {"model": block["model"], **learn} for ns, block in FAST.items()}
     run_kedro(project, ["retrain"], params={**blocks, "data": data})
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")

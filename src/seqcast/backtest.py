@@ -7,6 +7,7 @@ scales are NumPy over the flat panel. Nothing loops over series in Python.
 
 from __future__ import annotations
 
+import logging
 import weakref
 from dataclasses import dataclass, replace
 
@@ -15,14 +16,25 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from seqcast import metrics
+from seqcast import intervals, metrics
 from seqcast.covariates import model_inputs, takes_future
-from seqcast.errors import SeqcastError
-from seqcast.models import history_shape, series_codes
+from seqcast.models import history_shape, model_quantiles, series_codes, uncalibrated
 from seqcast.spec import WindowSpec
 from seqcast.stream import WindowStream
 
 _CALLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class ExpectedRetracing(logging.Filter):
+    """Drop TensorFlow's warning that ``predict`` traced again. Each model gets its own
+    function with a batch-free signature, traced once; TensorFlow counts the traces of every
+    model together (one code object), so after five models it would warn of nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+logging.getLogger("tensorflow").addFilter(ExpectedRetracing())
 BASELINES = ("naive", "seasonal_naive")
 PREDICT_BATCH = 4096
 SCORES = ("mase", "smape", "rmse", "mae")
@@ -36,10 +48,11 @@ def test_origins(spec: WindowSpec) -> tuple[np.ndarray, np.ndarray]:
 
 
 def forecast_table(stamps: pd.DatetimeIndex, spec: WindowSpec, origins: np.ndarray,
-                   values: tuple[np.ndarray, np.ndarray], name: str) -> pd.DataFrame:
+                   values: tuple[np.ndarray, ...], name: str) -> pd.DataFrame:
     """Long table of model ``name``'s forecasts; ``values`` is ``(forecast, actual)``, each
-    ``(len(origins), horizon, n_targets)``, for the flat ``origins`` of :func:`test_origins`."""
-    forecast, actual = values
+    ``(len(origins), horizon, n_targets)``, for the flat ``origins`` of :func:`test_origins`,
+    optionally followed by ``{column: (len(origins), horizon, n_targets)}`` of quantiles."""
+    forecast, actual, *more = values
     n_windows, horizon, n_targets = forecast.shape
     w, h, t = (a.ravel() for a in np.meshgrid(np.arange(n_windows), np.arange(horizon),
                                               np.arange(n_targets), indexing="ij"))
@@ -53,63 +66,31 @@ def forecast_table(stamps: pd.DatetimeIndex, spec: WindowSpec, origins: np.ndarr
         "step": h + 1,
         "forecast": forecast.reshape(-1).astype(np.float64),
         "actual": actual.reshape(-1),
+        **{c: v.reshape(-1).astype(np.float64) for c, v in (more[0] if more else {}).items()},
     })
-
-
-class OutputsConfigError(SeqcastError, ValueError):
-    """``params:outputs`` holds a value the CSV outputs cannot use."""
-
-
-def round_significant(values: np.ndarray, digits: int | None) -> np.ndarray:
-    """``values`` (float64) rounded to ``digits`` significant digits; ``None``: unchanged.
-
-    Scaling by an exact power of ten (up to 1e22) and back is correctly rounded, so each
-    result is the float64 nearest its rounded decimal and is written with at most ``digits``
-    digits; the rare values beyond that range go through decimal text instead.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    if digits is None:
-        return values
-    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
-        raise OutputsConfigError(
-            f"outputs.significant_digits is {digits!r}: give a whole number of at least 1 "
-            "(e.g. 6), or null to write forecasts at full precision")
-    out = values.copy()
-    scaled = np.isfinite(values) & (values != 0)
-    shift = np.zeros(values.shape, dtype=np.int64)
-    shift[scaled] = digits - 1 - np.floor(np.log10(np.abs(values[scaled]))).astype(np.int64)
-    up, down = scaled & (shift >= 0) & (shift <= 22), scaled & (shift < 0) & (shift >= -22)
-    power = 10.0 ** np.abs(shift)
-    out[up] = np.round(values[up] * power[up]) / power[up]
-    out[down] = np.round(values[down] / power[down]) * power[down]
-    rest = scaled & ~up & ~down
-    out[rest] = [float(f"{v:.{digits}g}") for v in values[rest]]
-    return out
-
-
-def rounded_forecasts(table: pd.DataFrame, digits: int | None) -> pd.DataFrame:
-    """``table`` with its ``forecast`` column rounded to ``digits`` significant digits, for
-    the files people read; the actuals stay as read, and scores use the full precision."""
-    if digits is None:
-        return table
-    return table.assign(forecast=round_significant(table["forecast"].to_numpy(), digits))
 
 
 def _actual(y: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
     return y[origins[:, None] + np.arange(1, horizon + 1)]  # (windows, horizon, n_targets)
 
 
-def predict_windows(model: keras.Model, series: pd.DataFrame, spec: WindowSpec) -> np.ndarray:
-    """``model``'s forecasts at every test origin, ``(n_series × origins, horizon,
-    n_targets)``, in one batched predict."""
+def predict_at(model: keras.Model, series: pd.DataFrame, spec: WindowSpec,
+               starts: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(forecast, actual)`` of the windows at flat ``starts`` of the series ``codes``:
+    ``model``'s output in one batched predict, and the windows' targets (float32)."""
     panel = spec.panel(series)
-    starts, codes = spec.test_starts()
     nested = len(history_shape(model)) == 3
     stream = WindowStream(panel.values, starts, spec.lookback, spec.horizon, spec.target_index,
                           n_seq=spec.geometry.n_seq if nested else None,
                           future=spec.future_values(panel) if takes_future(model) else None)
-    (x, _, *future), _ = stream.batch(starts, codes)
-    return predict(model, x, series_codes(model, spec.series)[codes], *future)
+    (x, _, *future), y = stream.batch(starts, codes)
+    return predict(model, x, series_codes(model, spec.series)[codes], *future), y
+
+
+def predict_windows(model: keras.Model, series: pd.DataFrame, spec: WindowSpec) -> np.ndarray:
+    """``model``'s output at every test origin, ``(n_series × origins, horizon, n_targets[,
+    n_quantiles])``, in one batched predict."""
+    return predict_at(model, series, spec, *spec.test_starts())[0]
 
 
 def predict(model: keras.Model, history: np.ndarray, codes: np.ndarray,
@@ -125,8 +106,13 @@ def predict(model: keras.Model, history: np.ndarray, codes: np.ndarray,
         call = _CALLS.get(model)
         if call is None:
             ref = weakref.ref(model)  # the cache must not keep the model alive
+            # Any batch size, so one trace per model (calibration and backtests differ)
+            signature = [tf.TensorSpec((None, *history_shape(model)), tf.float32),
+                         tf.TensorSpec((None,), tf.int32)]
+            if takes_future(model):
+                signature.append(tf.TensorSpec((None, *model.inputs[2].shape[1:]), tf.float32))
             call = _CALLS[model] = tf.function(lambda *x: ref()(list(x), training=False),
-                                               reduce_retracing=True)
+                                               input_signature=signature)
         return np.asarray(call(*inputs))
     return np.asarray(model.predict(inputs, batch_size=PREDICT_BATCH, verbose=0))
 
@@ -135,15 +121,24 @@ def backtest(series: pd.DataFrame, window_spec, model: keras.Model, name: str):
     """Forecast every series at its test origins with the trained model (no refit).
 
     Returns a long table: ``series, timestamp, origin, model, target, step, forecast,
-    actual`` (``n_series × origins × horizon × n_targets`` rows).
+    actual`` (``n_series × origins × horizon × n_targets`` rows); a quantile model adds its
+    quantiles (``q0.1`` …, the median being ``forecast``) and, for the scores, the
+    uncalibrated ones (``raw_q0.1`` …).
     """
     spec = WindowSpec.from_dict(window_spec)
     panel = spec.panel(series)
     origins, _ = test_origins(spec)
     y = series[spec.targets].to_numpy(np.float64)  # actuals as read, not float32
-    forecast = predict_windows(model, series, spec)
+    forecast, levels = predict_windows(model, series, spec), model_quantiles(model)
+    columns = {}
+    if levels:
+        raw = predict_windows(uncalibrated(model), series, spec)
+        for k, level in enumerate(levels):
+            columns[intervals.column(level)] = forecast[..., k]
+        columns.update({f"raw_{intervals.column(q)}": raw[..., k] for k, q in enumerate(levels)})
+        forecast = forecast[..., levels.index(0.5)]
     return forecast_table(panel.stamps, spec, origins,
-                          (forecast, _actual(y, origins, spec.horizon)), name)
+                          (forecast, _actual(y, origins, spec.horizon), columns), name)
 
 
 def baseline_forecasts(y: np.ndarray, origins: np.ndarray, spec: WindowSpec) -> dict:
@@ -160,22 +155,36 @@ def baselines_at(y: np.ndarray, origins: np.ndarray, horizon: int, season_length
             "seasonal_naive": y[origins[:, None] + steps - back]}
 
 
-def baseline_backtest(series: pd.DataFrame, window_spec) -> pd.DataFrame:
+def baseline_backtest(series: pd.DataFrame, window_spec, quantiles=()) -> pd.DataFrame:
     """Naive and seasonal-naive forecasts at every series' test origins, in the backtest
-    layout."""
+    layout; with ``quantiles``, each baseline's quantiles from its own residuals on the
+    validation windows (:func:`seqcast.intervals.baseline_quantiles`)."""
     spec = WindowSpec.from_dict(window_spec)
     panel = spec.panel(series)
     y = series[spec.targets].to_numpy(np.float64)
-    origins, _ = test_origins(spec)
+    origins, codes = test_origins(spec)
     actual = _actual(y, origins, spec.horizon)
+    forecasts = baseline_forecasts(y, origins, spec)
+    columns = {name: {} for name in forecasts}
+    if quantiles:
+        starts, v_codes = intervals.validation_sample(spec)
+        at = spec.geometry.origin_of(starts)
+        std = spec.target_scale()[1]
+        for name, fitted in baseline_forecasts(y, at, spec).items():
+            residuals = (_actual(y, at, spec.horizon) - fitted, std[v_codes])
+            q = intervals.baseline_quantiles(forecasts[name], residuals, std[codes], quantiles)
+            columns[name] = {intervals.column(level): q[..., k]
+                             for k, level in enumerate(quantiles)}
     return pd.concat(
-        forecast_table(panel.stamps, spec, origins, (f, actual), name)
-        for name, f in baseline_forecasts(y, origins, spec).items()
+        forecast_table(panel.stamps, spec, origins, (f, actual, columns[name]), name)
+        for name, f in forecasts.items()
     )
 
 
-def _arrays(rows: pd.DataFrame, spec: WindowSpec) -> tuple[np.ndarray, np.ndarray]:
-    """One model's rows as ``(forecast, actual)`` ``(series, origins, horizon, n_targets)``."""
+def _arrays(rows: pd.DataFrame, spec: WindowSpec,
+            columns=("forecast", "actual")) -> tuple[np.ndarray, ...]:
+    """One model's ``columns`` (default ``(forecast, actual)``), each ``(series, origins,
+    horizon, n_targets)``."""
     shape = (spec.n_series, spec.geometry.origins, spec.horizon, len(spec.targets))
     if len(rows) != np.prod(shape):
         name = rows["model"].iloc[0]
@@ -183,8 +192,22 @@ def _arrays(rows: pd.DataFrame, spec: WindowSpec) -> tuple[np.ndarray, np.ndarra
     series = pd.Categorical(rows["series"], categories=spec.series).codes
     target = pd.Categorical(rows["target"], categories=spec.targets).codes
     order = np.lexsort((target, rows["step"].to_numpy(), rows["origin"].to_numpy(), series))
-    return tuple(rows[c].to_numpy(np.float64)[order].reshape(shape)
-                 for c in ("forecast", "actual"))
+    return tuple(rows[c].to_numpy(np.float64)[order].reshape(shape) for c in columns)
+
+
+def _interval_scores(rows: pd.DataFrame, spec: WindowSpec, levels: list[float],
+                     actual: np.ndarray, scale: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-series interval scores of one model's rows, if it has every quantile column
+    (and coverage before calibration where it has the ``raw_`` ones)."""
+    names = [intervals.column(q) for q in levels]
+    if not names or rows[names].isna().any().any():
+        return {}
+    out = {}
+    for prefix, suffix in (("", ""), ("raw_", "_raw")):
+        if all(prefix + c in rows and rows[prefix + c].notna().all() for c in names):
+            q = np.stack(_arrays(rows, spec, [prefix + c for c in names]), axis=-1)
+            out.update(intervals.series_interval_scores(q, actual, scale, levels, suffix))
+    return out
 
 
 def evaluate(series: pd.DataFrame, window_spec, *backtests: pd.DataFrame):
@@ -196,7 +219,8 @@ def evaluate(series: pd.DataFrame, window_spec, *backtests: pd.DataFrame):
     n_origins`` rows.
     """
     spec = WindowSpec.from_dict(window_spec)
-    table = pd.concat([*backtests, baseline_backtest(series, spec)], ignore_index=True)
+    levels = intervals.levels_of(backtests)
+    table = pd.concat([*backtests, baseline_backtest(series, spec, levels)], ignore_index=True)
     y = series[spec.targets].to_numpy(np.float64)
     origins, _ = test_origins(spec)
     scale = metrics.mase_scales(y, spec.offsets(), origins, spec.geometry.season_length)
@@ -206,6 +230,9 @@ def evaluate(series: pd.DataFrame, window_spec, *backtests: pd.DataFrame):
         forecast, actual = _arrays(rows, spec)
         per_series[name] = metrics.series_scores(forecast, actual, scale)
         results[name] = metrics.overall(per_series[name], forecast, actual)
+        spread = _interval_scores(rows, spec, levels, actual, scale)
+        per_series[name].update(spread)
+        results[name].update(intervals.overall_interval_scores(spread))
     benchmark = per_series["seasonal_naive"]["mase"]
     for name, result in results.items():
         if name not in BASELINES:
@@ -216,7 +243,9 @@ def evaluate(series: pd.DataFrame, window_spec, *backtests: pd.DataFrame):
                 float("nan"))
     by_series = pd.concat([pd.DataFrame({"series": spec.series, "model": name,
                                          **{k: scores[k] for k in SCORES},
-                                         "n_origins": spec.geometry.origins})
+                                         "n_origins": spec.geometry.origins,
+                                         **{k: v for k, v in scores.items()
+                                            if k not in SCORES}})
                            for name, scores in per_series.items()], ignore_index=True)
     return results, table, by_series
 

@@ -169,7 +169,7 @@ def model_inputs(model, history: np.ndarray, codes: np.ndarray,
                  future: np.ndarray | None = None) -> list:
     """``model``'s input list: ``[history, series]``, plus ``future`` ``(batch, lookback +
     horizon, n_future)`` for a model that takes known-future columns (refused when missing)."""
-    inputs = [history, np.asarray(codes, np.int32)]
+    inputs = [np.asarray(history, np.float32), np.asarray(codes, np.int32)]
     if not takes_future(model):
         return inputs
     if future is None:

@@ -20,10 +20,13 @@ from tensorflow.python.framework import config as tf_config  # no public switch-
 
 from seqcast.callbacks import EpochLog, NonFiniteError, Progress, StopOnNonFinite
 from seqcast.errors import SeqcastError
+from seqcast.intervals import calibrate
 from seqcast.models import (
     DEFAULT_NORMALIZATION,
     DEFAULT_TRANSFORM,
+    PinballLoss,
     build_forecaster,
+    check_quantiles,
     family,
     series_scales,
 )
@@ -85,9 +88,10 @@ def compile_for(trainable: keras.Model, training: dict, device: str) -> None:
         # Op determinism is process-wide: an earlier family trained without XLA would
         # otherwise make Keras refuse XLA for every later one.
         tf_config.disable_op_determinism()
+    quantiles = training.get("quantiles")
     trainable.compile(
         optimizer=keras.optimizers.Adam(float(training["learning_rate"])),
-        loss=training.get("loss", "mse"),
+        loss=PinballLoss(quantiles) if quantiles else training.get("loss", "mse"),
         jit_compile=True if xla else "auto",
     )
 
@@ -112,6 +116,10 @@ def check_training(training: dict, family_name: str) -> None:
         raise TrainingConfigError(
             f"{where}.loss={training.get('loss')!r} is not a Keras loss (e.g. mse, mae, huber); "
             f"{fix}") from err
+    check_quantiles(training.get("quantiles"), f"{where}.quantiles")
+    if training.get("calibrate", True) not in (True, False):
+        raise TrainingConfigError(
+            f"{where}.calibrate must be true or false, got {training.get('calibrate')!r}; {fix}")
     if training.get("xla", "auto") not in (True, False, "auto"):
         raise TrainingConfigError(
             f"{where}.xla must be true, false or auto, got {training.get('xla')!r}; {fix}")
@@ -231,13 +239,15 @@ def fit_family(  # noqa: PLR0913  (callbacks: keyword-only, for tuning's pruner)
         spec: ``window_spec`` (split boundaries and training statistics).
         family_name: a key of ``seqcast.models.FAMILIES``.
         model: the family's hyperparameters (builder keyword arguments).
-        training: normalization, transform, loss, learning_rate, batch_size, epochs, patience, seed,
-            mixed_precision, deterministic, xla, backup_dir, distribution.
+        training: normalization, transform, loss, quantiles, calibrate, learning_rate,
+            batch_size, epochs, patience, seed, mixed_precision, deterministic, xla,
+            backup_dir, distribution.
         callbacks: more Keras callbacks, called after the others each epoch (tuning's pruning).
 
     Returns:
         ``(forecaster, training_record)``: the self-contained model (raw history in,
-        forecasts in the targets' units out, ``(batch, horizon, n_targets)``) and the
+        forecasts in the targets' units out, ``(batch, horizon, n_targets)``, or ``(…,
+        n_quantiles)`` with ``quantiles``, calibrated on the validation windows) and the
         per-epoch losses with the device that trained it. A model with non-finite weights or
         forecasts is refused.
     """
@@ -260,7 +270,8 @@ def fit_family(  # noqa: PLR0913  (callbacks: keyword-only, for tuning's pruner)
                     family_name, int(scales.log.any(axis=1).sum()), spec.n_series,
                     training.get("transform"))
     normalization = training.get("normalization", DEFAULT_NORMALIZATION)
-    build = partial(build_forecaster, family_name, spec, model, normalization, scales)
+    build = partial(build_forecaster, family_name, spec, model, normalization, scales,
+                    quantiles=training.get("quantiles") or ())
     trainable, forecaster = build_compiled(build, {**training, "xla": xla},
                                            (device, strategy, mixed))
     key = fingerprint(train.values, spec, family_name, model, training)
@@ -300,8 +311,10 @@ def fit_family(  # noqa: PLR0913  (callbacks: keyword-only, for tuning's pruner)
     check_model(forecaster, sample[0], family_name)
     if backup is not None:
         backup.remove()  # complete: nothing to resume
-    return forecaster, summary(progress, trainable, (family_name, device, mixed), seconds,
-                               train.n_windows * (len(progress.history["loss"]) - first))
+    record = summary(progress, trainable, (family_name, device, mixed), seconds,
+                     train.n_windows * (len(progress.history["loss"]) - first))
+    return forecaster, {**record, **calibrate(forecaster, series, spec,
+                                              training.get("calibrate", True))}
 
 
 def summary(progress: Progress, trainable: keras.Model, run: tuple[str, str, bool],

@@ -11,10 +11,17 @@ import numpy as np
 import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
 
-from seqcast import covariates, registry
+from seqcast import covariates, intervals, registry
 from seqcast.backtest import BASELINES, baselines_at, predict
 from seqcast.cleaning import as_list, future_timestamps
-from seqcast.models import MODELS, UnknownSeriesError, history_shape, series_codes
+from seqcast.models import (
+    MODELS,
+    UnknownSeriesError,
+    check_quantiles,
+    history_shape,
+    model_quantiles,
+    series_codes,
+)
 from seqcast.panel import Panel
 from seqcast.promotion import FLAG
 from seqcast.windows import WindowGeometry, window_view
@@ -166,11 +173,11 @@ def short_series(panel: Panel, codes: np.ndarray, needed: int, data: dict,
 
 
 def model_forecast(panel: Panel, codes: np.ndarray, served: Served, data: dict,
-                   future_table: pd.DataFrame | None = None) -> np.ndarray:
+                   future_table: pd.DataFrame | None = None) -> tuple[np.ndarray, list[float]]:
     """The served champion's forecasts from each series' last ``lookback`` points, in one
-    batched predict: ``(len(codes), horizon, n_targets)``. A champion that reads known-future
-    columns gets them for those points and the next ``horizon`` steps (the user's columns
-    from ``future_table``)."""
+    batched predict: ``(len(codes), horizon, n_targets[, n_quantiles])``, and its quantile
+    levels. A champion that reads known-future columns gets them for those points and the
+    next ``horizon`` steps (the user's columns from ``future_table``)."""
     model, lookback = champion_for(panel, data, served)
     short_series(panel, codes, lookback, data, served)
     try:
@@ -187,7 +194,7 @@ def model_forecast(panel: Panel, codes: np.ndarray, served: Served, data: dict,
         user = covariates.user_future(future_table, list(known_future.columns), stamps,
                                       panel.id_frame(codes), data)
         future = covariates.forecast_future(panel, codes, known_future, lookback, (stamps, user))
-    return predict(model, history, known, future)
+    return predict(model, history, known, future), model_quantiles(model)
 
 
 def baseline_forecast(series: pd.DataFrame, panel: Panel, codes: np.ndarray, served: Served,
@@ -199,7 +206,35 @@ def baseline_forecast(series: pd.DataFrame, panel: Panel, codes: np.ndarray, ser
     short_series(panel, codes, needed, params["data"], served)
     y = series[as_list(params["data"]["targets"])].to_numpy(np.float64)  # as read
     ends = panel.offsets[codes + 1] - 1  # the series frame is in the panel's order
-    return baselines_at(y, ends, geometry.horizon, geometry.season_length)[served.model]
+    point = baselines_at(y, ends, geometry.horizon, geometry.season_length)[served.model]
+    levels = check_quantiles(params.get("forecast", {}).get("quantiles"), "forecast.quantiles")
+    if not levels:
+        return point
+    return baseline_intervals(y, panel, codes, point, (served.model, geometry, levels))
+
+
+def baseline_intervals(y: np.ndarray, panel: Panel, codes: np.ndarray, point: np.ndarray,
+                       baseline: tuple[str, WindowGeometry, list[float]]) -> np.ndarray:
+    """A served baseline's quantiles ``(len(codes), horizon, n_targets, n_quantiles)``: its
+    residuals at the origins of each series' last ``validation_origins + origins`` blocks
+    (the evaluation's validation and test periods), in units of the series' std, as
+    :func:`seqcast.intervals.baseline_quantiles` turns them into levels."""
+    name, g, levels = baseline
+    blocks = (g.validation_origins + g.origins) * g.horizon
+    ends = panel.offsets[codes + 1] - 1
+    origins = (ends - g.horizon)[:, None] - np.arange(blocks)[None]  # (series, blocks)
+    owner = np.repeat(np.arange(len(codes)), blocks)
+    origins = origins.reshape(-1)
+    ok = origins - panel.offsets[codes][owner] >= g.season_length - 1  # a full season behind
+    origins, owner = origins[ok], owner[ok]
+    fitted = baselines_at(y, origins, g.horizon, g.season_length)[name]
+    actual = y[origins[:, None] + np.arange(1, g.horizon + 1)]
+    starts = panel.offsets[:-1]
+    count = np.diff(panel.offsets)[:, None]
+    mean = np.add.reduceat(y, starts, axis=0) / count
+    std = np.sqrt(np.maximum(np.add.reduceat(y * y, starts, axis=0) / count - mean**2, 0))
+    std = np.where(std > 0, std, 1.0)[codes]
+    return intervals.baseline_quantiles(point, (actual - fitted, std[owner]), std, levels)
 
 
 def forecast_next(series: pd.DataFrame, data: dict, forecast: dict,
@@ -216,16 +251,24 @@ def forecast_next(series: pd.DataFrame, data: dict, forecast: dict,
     panel = Panel.from_series(series, data)
     served = choose(forecast)
     codes = chosen(panel, forecast)
-    values = (model_forecast(panel, codes, served, data, future_table)
-              if served.version is not None else
-              baseline_forecast(series, panel, codes, served,
-                                {"data": data, "windows": windows}))
-    return forecast_frame(panel, codes, values, served, data)
+    if served.version is not None:
+        values, levels = model_forecast(panel, codes, served, data, future_table)
+    else:
+        values = baseline_forecast(series, panel, codes, served,
+                                   {"data": data, "windows": windows, "forecast": forecast})
+        levels = check_quantiles(forecast.get("quantiles"), "forecast.quantiles")
+    return forecast_frame(panel, codes, (values, levels), served, data)
 
 
-def forecast_frame(panel: Panel, codes: np.ndarray, values: np.ndarray, served: Served,
-                   data: dict) -> pd.DataFrame:
-    """The forecast table of ``values`` ``(len(codes), horizon, n_targets)``."""
+def forecast_frame(panel: Panel, codes: np.ndarray, forecasts: tuple[np.ndarray, list],
+                   served: Served, data: dict) -> pd.DataFrame:
+    """The forecast table of ``forecasts``: values ``(len(codes), horizon, n_targets)``, or
+    ``(…, n_quantiles)`` with their levels (the median is the forecast)."""
+    values, levels = forecasts
+    quantiles = {}
+    if levels:
+        quantiles = {intervals.column(q): values[..., k] for k, q in enumerate(levels)}
+        values = values[..., levels.index(0.5)]
     n, horizon, n_targets = values.shape
     targets = as_list(data["targets"])
     stamps = next_stamps(panel, codes, horizon, data)
@@ -234,6 +277,8 @@ def forecast_frame(panel: Panel, codes: np.ndarray, values: np.ndarray, served: 
     table["timestamp"] = pd.Series(np.repeat(stamps.reshape(-1), n_targets))  # infers the dtype
     table["target"] = np.tile(targets, n * horizon)
     table["forecast"] = values.reshape(-1).astype(np.float64)
+    for name, q in quantiles.items():
+        table[name] = q.reshape(-1).astype(np.float64)
     table["model"] = served.model
     table["version"] = pd.array([int(served.version.version) if served.version else None] * len(
         table), dtype="Int64")  # empty for a baseline

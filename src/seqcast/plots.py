@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from seqcast.backtest import BASELINES
+from seqcast.intervals import central_pairs, column, levels_of
 
 REFERENCE = "seasonal_naive"
 # One colour per model or baseline in every figure; black is the actual series.
@@ -84,14 +85,27 @@ def pick_series(by_series: pd.DataFrame, model: str, *, n_random: int = 3,
                          "pick": list(picks.values())})
 
 
-def _broken_line(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """One line through every origin's forecast, broken (NaN) where the origin changes, so a
-    model is one artist however many origins it has."""
+def _broken_line(rows: pd.DataFrame, *columns: str) -> tuple[np.ndarray, ...]:
+    """One line through every origin's forecast (or each of ``columns``), broken (NaN) where
+    the origin changes, so a model is one artist however many origins it has."""
     rows = rows.sort_values(["origin", "timestamp"])
     origin, x = rows["origin"].to_numpy(), rows["timestamp"].to_numpy()
     breaks = np.flatnonzero(origin[1:] != origin[:-1]) + 1
     return (np.insert(x, breaks, x[breaks]),
-            np.insert(rows["forecast"].to_numpy(np.float64), breaks, np.nan))
+            *(np.insert(rows[c].to_numpy(np.float64), breaks, np.nan)
+              for c in columns or ("forecast",)))
+
+
+def _band(ax, rows: pd.DataFrame, name: str) -> None:
+    """The widest central interval of model ``name``'s quantile columns, if it has them."""
+    levels = levels_of([rows])
+    pairs = central_pairs(levels)
+    if not pairs or rows[[column(q) for q in levels]].isna().any().any():
+        return
+    low, high, percent = pairs[0]
+    x, lower, upper = _broken_line(rows, column(levels[low]), column(levels[high]))
+    ax.fill_between(x, lower, upper, color=model_colour(name), alpha=0.18, lw=0,
+                    label=f"{name} {percent}% interval")
 
 
 def _y_label(target: str, units: str | Mapping | None) -> str:
@@ -99,11 +113,15 @@ def _y_label(target: str, units: str | Mapping | None) -> str:
     return f"{target} [{unit}]" if unit else target
 
 
-def _draw_series(ax, actual: pd.DataFrame, rows: pd.DataFrame, ylabel: str) -> None:
-    """One series: the actual values (``timestamp, actual``) and every model's forecasts."""
+def _draw_series(ax, actual: pd.DataFrame, rows: pd.DataFrame, ylabel: str,
+                 banded: str | None = None) -> None:
+    """One series: the actual values (``timestamp, actual``), every model's forecasts and
+    the interval of model ``banded``."""
     ax.plot(actual["timestamp"].to_numpy(), actual["actual"].to_numpy(np.float64),
             color="black", lw=1.5, label="actual")
     for name, group in rows.groupby("model", sort=False):
+        if name == banded:
+            _band(ax, group, name)
         ax.plot(*_broken_line(group), lw=1, label=name, **model_style(name))
     if len(rows):
         ax.axvline(rows["timestamp"].min(), color="grey", lw=0.8, label="test start")
@@ -129,7 +147,8 @@ def plot_series_grid(  # noqa: PLR0913
         context: actual values ``series, timestamp, target, actual`` from a lookback before each
             series' first test origin to its end.
         by_series: per-series scores ``series, model, mase, ...``.
-        model: the model whose MASE ratio to the seasonal naive one picks the series.
+        model: the model whose MASE ratio to the seasonal naive one picks the series, and
+            whose widest central interval is drawn as a band (quantile columns ``q0.1`` …).
         units: the targets' units (one string, or ``{target: units}``), shown on the y axis.
 
     Only the first target (the first in ``forecasts``) is drawn.
@@ -147,7 +166,7 @@ def plot_series_grid(  # noqa: PLR0913
     empty = pd.DataFrame(columns=["timestamp", "actual", "origin", "forecast", "model"])
     for ax, (label, ratio, pick) in zip(axes, picks.itertuples(index=False), strict=False):
         _draw_series(ax, actual_of.get(label, empty), rows_of.get(label, empty),
-                     _y_label(target, units))
+                     _y_label(target, units), banded=model)
         ax.set_title(f"{label}: MASE ratio {_ratio_text(ratio)}"
                      + ("" if single else f" ({pick})"), fontsize="medium")
     for ax in axes[len(picks):]:

@@ -24,6 +24,7 @@ from mlflow.models import Model, infer_signature
 
 import seqcast
 from seqcast.backtest import BASELINES, Evaluation
+from seqcast.intervals import is_interval_score
 from seqcast.models import DEFAULT_SERIES_EMBEDDING, FAMILIES, family, history_shape
 from seqcast.plots import plot_losses, plot_mase_ratios, plot_series_grid
 from seqcast.spec import WindowSpec
@@ -70,11 +71,14 @@ def run_params(family_name: str, block: dict, spec: WindowSpec) -> dict[str, obj
 
 
 def family_metrics(metrics: dict, namespace: str) -> dict[str, float]:
-    """The family's scores and every baseline's, as ``mase`` … and ``naive_mase`` …."""
-    out = {k: metrics[namespace][k] for k in (*SCORES, "mase_median",
-                                               "share_beats_seasonal_naive")}
+    """The family's scores and every baseline's, as ``mase`` … and ``naive_mase`` …, with
+    the interval scores of each that has quantiles (``coverage_80``, ``naive_msis_80`` …)."""
+    own = metrics[namespace]
+    out = {k: own[k] for k in (*SCORES, "mase_median", "share_beats_seasonal_naive",
+                               *filter(is_interval_score, own))}
     for baseline in BASELINES:
-        out.update({f"{baseline}_{k}": metrics[baseline][k] for k in SCORES})
+        out.update({f"{baseline}_{k}": v for k, v in metrics[baseline].items()
+                    if k in SCORES or is_interval_score(k)})
     return out
 
 

@@ -81,14 +81,6 @@ class PruneOnValLoss(keras.callbacks.Callback):
                                      f"{epoch + 1}")
 
 
-class ExpectedRetracing(logging.Filter):
-    """Drop TensorFlow's warning that ``predict`` traced again: every trial scores a new model,
-    whose first ``predict`` must trace, so after five trials the warning would say nothing."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "triggered tf.function retracing" not in record.getMessage()
-
-
 def make_study(tuning: dict, name: str) -> optuna.Study:
     """Minimise; TPE seeded by ``tuning.seed``; the median pruner after ``startup_trials``
     trials and ``warmup_epochs`` epochs, or none."""
@@ -166,16 +158,14 @@ def tune_family(series: pd.DataFrame, window_spec, block: dict, tuning: dict,
     logger.info("tuning %s: up to %d trials%s over %s, scored by validation MASE", search.name,
                 tuning["trials"], f" or {tuning['timeout']}s" if tuning.get("timeout") else "",
                 sorted(search.space) or "nothing (the configured values only)")
-    verbosity, retracing = optuna.logging.get_verbosity(), ExpectedRetracing()
+    verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial is ours
-    logging.getLogger("tensorflow").addFilter(retracing)
     try:
         study = make_study(tuning, search.name)
         study.optimize(search, n_trials=int(tuning["trials"]), timeout=tuning.get("timeout"),
                        catch=TRIAL_ERRORS)
     finally:
         optuna.logging.set_verbosity(verbosity)
-        logging.getLogger("tensorflow").removeFilter(retracing)
     result = study_result(study, search.name, search.baselines, tuning)
     if "forecaster" not in search.kept:
         errors = sorted({t["error"] for t in result["trials"] if t.get("error")})

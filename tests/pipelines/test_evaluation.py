@@ -9,11 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcast.backtest import baseline_backtest, round_significant
+from seqcast.backtest import baseline_backtest
 from seqcast.models import MODELS
+from seqcast.outputs import round_significant
 from seqcast.tracking import hyperparameter_names
 
 NAMES = {"cnn_lstm", "lstm", "ensemble", "naive", "seasonal_naive"}
+# The default quantiles [0.1, 0.5, 0.9]: one 80% interval.
+INTERVAL_SCORES = {"coverage_80", "width_80", "msis_80", "scaled_pinball"}
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +32,15 @@ def test_outputs_are_written(trained_project):
     overall = {"mase", "mase_median", "smape", "rmse", "mae", "n_series",
                "n_series_mase_undefined"}
     for name, scores in metrics.items():
-        share = set() if name in ("naive", "seasonal_naive") else {"share_beats_seasonal_naive"}
-        assert set(scores) == overall | share
+        model_only = set() if name in ("naive", "seasonal_naive") else {
+            "share_beats_seasonal_naive", "coverage_80_raw"}
+        assert set(scores) == overall | INTERVAL_SCORES | model_only
         assert all(np.isfinite(v) and v >= 0 for v in scores.values())
         assert scores["n_series"] == 1 and scores["mase_median"] == scores["mase"]
     by_series = pd.read_parquet(reporting / "metrics_by_series.parquet")
-    assert list(by_series.columns) == ["series", "model", "mase", "smape", "rmse", "mae",
-                                       "n_origins"]
+    assert list(by_series.columns[:7]) == ["series", "model", "mase", "smape", "rmse", "mae",
+                                           "n_origins"]
+    assert set(by_series.columns[7:]) == INTERVAL_SCORES | {"coverage_80_raw"}
     assert set(by_series["series"]) == {"seattle-weather"} and set(by_series["model"]) == NAMES
     for plot in ("forecasts.png", "losses.png", "mase_ratios.png"):
         assert (reporting / plot).stat().st_size > 10_000
@@ -43,7 +48,10 @@ def test_outputs_are_written(trained_project):
                             parse_dates=["timestamp", "origin"])
     assert set(forecasts["model"]) == NAMES
     assert list(forecasts.columns) == ["series", "timestamp", "origin", "model", "target", "step",
-                                       "forecast", "actual"]
+                                       "forecast", "actual", "q0.1", "q0.5", "q0.9"]
+    assert (forecasts["q0.5"] == forecasts["forecast"]).all()
+    assert ((forecasts["q0.1"] <= forecasts["q0.5"]) & (forecasts["q0.5"] <= forecasts["q0.9"])
+            ).all()
     assert len(forecasts) == 5 * 8 * 7  # models × origins × horizon
     # every forecast lies after its origin, inside the test period, from the same origins
     assert (forecasts["timestamp"] > forecasts["origin"]).all()
@@ -111,11 +119,14 @@ def test_children_carry_the_same_keys(runs, trained_project):
         f"params.{k}" for k in ("n_seq", "n_steps", "lookback", "horizon", "season_length",
                                 "origins")
     } | {f"metrics.{b}{k}" for b in ("", "naive_", "seasonal_naive_")
-         for k in ("mase", "smape", "rmse", "mae")}
+         for k in ("mase", "smape", "rmse", "mae", *INTERVAL_SCORES)
+         } | {"metrics.coverage_80_raw"}
     for _, child in children.iterrows():
         present = {c for c in runs.columns if pd.notna(child[c])}
         assert expected <= present, expected - present
     assert set(children["params.model.filters"]) == {"8", "n/a"}
+    trained = children[children["tags.namespace"] != "ensemble"]
+    assert set(trained["params.training.quantiles"]) == {"[0.1, 0.5, 0.9]"}
     client = mlflow.tracking.MlflowClient()
     metrics = json.loads((trained_project / "data/08_reporting/metrics.json").read_text())
     for _, child in children.iterrows():

@@ -76,6 +76,9 @@ def test_gate_keeps_a_champion_the_challenger_beats_while_losing_to_seasonal_nai
     assert forecast["model"].eq("seasonal_naive").all() and forecast["version"].isna().all()
     assert forecast["served_because"].str.startswith("every family loses to a baseline").all()
     assert any(m.startswith("serving seasonal_naive") for m in said), said
+    # its interval from its own residuals over the latest blocks (forecast.quantiles)
+    assert ((forecast["q0.1"] <= forecast["q0.5"]) & (forecast["q0.5"] <= forecast["q0.9"])
+            ).all() and (forecast["q0.9"] > forecast["q0.1"]).all()
     last_week = pd.read_csv(project / high["path"])["load"].to_numpy()[-7:]
     # written to outputs.significant_digits (6)
     np.testing.assert_allclose(forecast["forecast"].to_numpy(), last_week, rtol=5e-6)
@@ -153,7 +156,7 @@ def test_a_served_baseline_keeps_the_panel_layout_and_forecasts_each_series():
     served = Served("seasonal_naive", None, "every family loses to a baseline")
     codes = np.arange(2)
     values = baseline_forecast(series, panel, codes, served, {"data": data, "windows": windows})
-    table = forecast_frame(panel, codes, values, served, data)
+    table = forecast_frame(panel, codes, (values, []), served, data)
     assert list(table.columns) == ["store", "timestamp", "target", "forecast", "model",
                                    "version", "origin", "served_because"]
     # step h repeats the value season_length steps back, reusing the last season
@@ -163,3 +166,13 @@ def test_a_served_baseline_keeps_the_panel_layout_and_forecasts_each_series():
     naive = baseline_forecast(series, panel, codes[1:], Served("naive", None, ""),
                               {"data": data, "windows": windows})
     assert naive.ravel().tolist() == [b[-1]] * 5
+    # with levels: the point forecast is the median, each series' interval in its own scale
+    levels = [0.1, 0.5, 0.9]
+    banded = baseline_forecast(series, panel, codes, served, {
+        "data": data, "windows": windows, "forecast": {"quantiles": levels}})
+    table = forecast_frame(panel, codes, (banded, levels), served, data)
+    assert list(table.columns[3:7]) == ["forecast", "q0.1", "q0.5", "q0.9"]
+    assert table["forecast"].tolist() == table["q0.5"].tolist() == [
+        *a[[17, 18, 19, 17, 18]], *b[[13, 14, 15, 13, 14]]]
+    width = (table["q0.9"] - table["q0.1"]).to_numpy().reshape(2, 5)
+    assert (width >= 0).all() and width[1].mean() > width[0].mean()  # b swings, a is a line

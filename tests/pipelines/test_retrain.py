@@ -89,6 +89,10 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
     assert forecast["model"].isin([registry.model_name(ns) for ns in MODELS]).all()
     assert list(forecast["timestamp"]) == list(pd.date_range("2021-08-23", periods=7))
     assert forecast["forecast"].between(0, 20).all()
+    # the champion's quantiles beside its forecast, the median being the forecast
+    assert list(forecast.columns[3:6]) == ["q0.1", "q0.5", "q0.9"]
+    assert (forecast["q0.5"] == forecast["forecast"]).all()
+    assert ((forecast["q0.1"] < forecast["q0.5"]) & (forecast["q0.5"] < forecast["q0.9"])).all()
     written = pd.read_csv(project / "data/07_model_output/forecast.csv", dtype=str)["forecast"]
     digits = [len(v.replace(".", "").lstrip("-0").rstrip("0")) for v in written]
     assert max(digits) == 6  # a model's float32 forecasts, rounded to outputs.significant_digits

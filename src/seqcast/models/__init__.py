@@ -34,6 +34,15 @@ from .layers import (
     WindowNormalization,
 )
 from .lstm import build_lstm
+from .quantiles import (
+    Calibration,
+    PinballLoss,
+    QuantileHead,
+    check_quantiles,
+    model_quantiles,
+    set_calibration,
+    uncalibrated,
+)
 from .transform import TRANSFORMS, SeriesScales, series_scales
 
 
@@ -125,11 +134,15 @@ def _set_scales(trainable: keras.Model, forecaster: keras.Model, spec: WindowSpe
         forecaster.get_layer("to_log").set_weights([log, floor])
         forecaster.get_layer("from_log").set_weights([log[:, t], floor[:, t]])
         trainable.get_layer("to_loss_scale").set_weights(list(spec.target_scale()))
+    if model_quantiles(forecaster):
+        shift = forecaster.get_layer("calibration").get_weights()[1]
+        set_calibration(forecaster, spec.target_scale()[1], shift)
 
 
-def build_forecaster(name: str, spec: WindowSpec, hyperparameters: dict,
+def build_forecaster(name: str, spec: WindowSpec, hyperparameters: dict,  # noqa: PLR0913
                      normalization: str = DEFAULT_NORMALIZATION,
-                     scales: SeriesScales | None = None) -> tuple[keras.Model, keras.Model]:
+                     scales: SeriesScales | None = None, *,
+                     quantiles=()) -> tuple[keras.Model, keras.Model]:
     """``(trainable, forecaster)`` sharing one set of weights.
 
     Both take ``[history, series]``: raw history in the family's layout and each row's series
@@ -141,8 +154,13 @@ def build_forecaster(name: str, spec: WindowSpec, hyperparameters: dict,
     statistics, then window-local centring (``normalization``), an optional learned series
     embedding (``hyperparameters["series_embedding"]`` channels, 0: none), the family's
     network, the level (or the seasonal-naive forecast) restored, de-scaling, and the inverse
-    transform. With a log transform ``trainable`` is the forecaster standardised by the raw
-    training statistics, so the loss is on the same scale as without it.
+    transform. With ``quantiles`` (levels including 0.5) the network emits ordered quantiles
+    (:class:`~seqcast.models.quantiles.QuantileHead`): ``trainable`` outputs ``(batch,
+    horizon, n_quantiles, n_targets)`` for the pinball loss, ``forecaster`` ``(batch,
+    horizon, n_targets, n_quantiles)`` through its calibration layer (zero shifts until
+    :func:`seqcast.intervals.calibrate` fits them). With a log transform ``trainable`` is the
+    forecaster standardised by the raw training statistics, so the loss is on the same scale
+    as without it.
     """
     hyperparameters = dict(hyperparameters)
     width = int(hyperparameters.pop("series_embedding", DEFAULT_SERIES_EMBEDDING) or 0)
@@ -162,16 +180,24 @@ def build_forecaster(name: str, spec: WindowSpec, hyperparameters: dict,
         hyperparameters["future"] = ahead
     if family(name).nested:
         centred = kl.Reshape((*shape[:-1], centred.shape[-1]), dtype="float32")(centred)
-    out = family(name).build(centred, spec.horizon, len(target_index), **hyperparameters)
-    out = RestoreLevel(target_index, dtype="float32", name="restore_level")(
-        [kl.Activation("linear", dtype="float32")(out), level]
-    )
     n_series, n_targets = spec.n_series, len(target_index)
+    quantiles = check_quantiles(quantiles)
+    out = family(name).build(centred, spec.horizon, n_targets * max(len(quantiles), 1),
+                             **hyperparameters)
+    out = kl.Activation("linear", dtype="float32")(out)
+    if quantiles:
+        out = QuantileHead(quantiles, n_targets, name="quantile_head")(out)
+    out = RestoreLevel(target_index, dtype="float32", name="restore_level")([out, level])
     forecast = SeriesScaling(n_series, n_targets, inverse=True, name="to_units")([out, series])
     if scales.any_log:
         forecast = SeriesTransform(n_series, n_targets, inverse=True, name="from_log")(
             [forecast, series])
         out = SeriesScaling(n_series, n_targets, name="to_loss_scale")([forecast, series])
+    if quantiles:
+        forecast = kl.Permute((1, 3, 2), dtype="float32", name="targets_then_quantiles")(
+            forecast)
+        forecast = Calibration(quantiles, n_series, spec.horizon, n_targets,
+                               name="calibration")([forecast, series])
     trainable = keras.Model(inputs, out, name=f"{name}_standardised")
     forecaster = keras.Model(inputs, forecast, name=name)
     _set_scales(trainable, forecaster, spec, scales)
@@ -196,6 +222,9 @@ __all__ = [
     "TRANSFORMS",
     "UnknownSeriesError",
     "WindowNormalization",
+    "Calibration",
+    "PinballLoss",
+    "QuantileHead",
     "build_ensemble",
     "build_forecaster",
     "combine",
@@ -203,6 +232,10 @@ __all__ = [
     "history_shape",
     "input_shape",
     "member_names",
+    "check_quantiles",
+    "model_quantiles",
+    "set_calibration",
+    "uncalibrated",
     "series_codes",
     "series_ids",
     "series_scales",

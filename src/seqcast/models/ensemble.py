@@ -18,6 +18,7 @@ from seqcast.errors import ModelConfigError
 
 from .forecaster import history_shape, series_ids
 from .layers import MemberMedian
+from .quantiles import Calibration, model_quantiles
 
 NAME = "ensemble"
 
@@ -36,6 +37,7 @@ def check_members(members: dict[str, keras.Model]) -> None:
             ("series", series_ids(model), series_ids(first)),
             ("lookback", _flat(shape), _flat(history_shape(first))),
             ("output", tuple(model.output_shape[1:]), tuple(first.output_shape[1:])),
+            ("quantiles", model_quantiles(model), model_quantiles(first)),
         ) if a != b]
         known = model_known_future(model)
         if known and known != members_future(members):
@@ -85,6 +87,11 @@ def build_ensemble(members: dict[str, keras.Model], name: str = NAME) -> keras.M
         model.name = member_name  # nested models need unique names
         forecasts.append(model([x, series, future] if takes_future(model) else [x, series]))
     median = MemberMedian(dtype="float32", name="member_median")(forecasts)
+    quantiles = model_quantiles(next(iter(members.values())))
+    if quantiles:  # the members' medians per level, calibrated again as one model
+        horizon, n_targets = median.shape[1], median.shape[2]
+        median = Calibration(quantiles, len(series_ids(next(iter(members.values())))),
+                             horizon, n_targets, name="calibration")([median, series])
     return keras.Model(inputs, median, name=name)
 
 

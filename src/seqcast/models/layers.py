@@ -116,7 +116,10 @@ class RestoreLevel(keras.layers.Layer):
 
     def call(self, inputs):
         forecast, level = inputs
-        return forecast + ops.take(level, self.target_index, axis=-1)
+        level = ops.take(level, self.target_index, axis=-1)
+        if len(forecast.shape) == 4:  # quantiles (batch, horizon, n_quantiles, n_targets)
+            level = ops.expand_dims(level, 2)
+        return forecast + level
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]

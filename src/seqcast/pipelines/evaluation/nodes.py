@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from seqcast.backtest import Evaluation, context_table, evaluate, rounded_forecasts
+from seqcast.backtest import Evaluation, context_table, evaluate
+from seqcast.outputs import rounded_forecasts
 from seqcast.plots import plot_mase_ratios, plot_series_grid
 from seqcast.spec import WindowSpec
 

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from seqcast import inference
-from seqcast.backtest import rounded_forecasts
+from seqcast.outputs import rounded_forecasts
 
 
 def forecast_next(  # noqa: PLR0913, PLR0917  (one argument per Kedro input)

@@ -8,7 +8,9 @@ import pandas as pd
 
 from seqcast.backtest import backtest
 from seqcast.fitting import fit_family
+from seqcast.intervals import calibrate
 from seqcast.models import FAMILIES, combine
+from seqcast.spec import WindowSpec
 
 
 def train_model(series: pd.DataFrame, window_spec: dict, family_name: str, model: dict,
@@ -23,7 +25,11 @@ def backtest_model(series: pd.DataFrame, window_spec: dict, forecaster: keras.Mo
     return backtest(series, window_spec, forecaster, namespace)
 
 
-def ensemble_model(members: list[str], *forecasters: keras.Model) -> tuple[keras.Model, dict]:
+def ensemble_model(series: pd.DataFrame, window_spec: dict, members: list[str],  # noqa: PLR0913
+                   calibrated: bool, *forecasters: keras.Model) -> tuple[keras.Model, dict]:
     """``(forecaster, record)`` of the ensemble; ``forecasters``: every family's, in
-    ``FAMILIES`` order. See :func:`seqcast.models.combine`."""
-    return combine(members, dict(zip(FAMILIES, forecasters, strict=True)))
+    ``FAMILIES`` order. See :func:`seqcast.models.combine`; its intervals are calibrated on
+    the validation windows unless ``calibrated`` is false (``ensemble.calibrate``)."""
+    model, record = combine(members, dict(zip(FAMILIES, forecasters, strict=True)))
+    spec = WindowSpec.from_dict(window_spec)
+    return model, {**record, **calibrate(model, series, spec, calibrated)}

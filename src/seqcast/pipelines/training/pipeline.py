@@ -42,7 +42,8 @@ def family_pipeline(namespace: str) -> Pipeline:
 def ensemble_pipeline() -> Pipeline:
     members = [f"{ns}.forecaster" for ns in FAMILIES]
     template = Pipeline([
-        Node(ensemble_model, inputs=["params:members", *members],
+        Node(ensemble_model, inputs=["series", "window_spec", "params:members", "params:calibrate",
+                                     *members],
              outputs=["forecaster", "training_record"], name="build_ensemble"),
         backtest_node(ENSEMBLE),
     ])
