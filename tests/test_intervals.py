@@ -162,3 +162,13 @@ def test_without_quantiles_everything_is_as_before(gaussian_ar):
     scores, forecasts, by_series = evaluate(series, spec, table)
     assert not [k for k in scores["lstm"] if "coverage" in k or "pinball" in k]
     assert "q0.5" not in forecasts and "coverage_80" not in by_series
+
+
+def test_calibration_switched_off_keeps_the_intervals_as_trained(gaussian_ar):
+    series, spec, _, _ = gaussian_ar
+    training = {**AR_TRAINING, "calibrate": False, "epochs": 1}
+    model, record = fit_family(series, spec.to_dict(), "lstm", {"units": 8}, training)
+    assert record["calibrated"] is False
+    assert not model.get_layer("calibration").get_weights()[1].any()  # zero shifts
+    scores = evaluate(series, spec, backtest(series, spec, model, "lstm"))[0]["lstm"]
+    assert scores["coverage_80"] == scores["coverage_80_raw"]

@@ -18,9 +18,9 @@ import pandas as pd
 import tensorflow as tf
 from tensorflow.python.framework import config as tf_config  # no public switch-off
 
+from seqcast.calibration import calibrate
 from seqcast.callbacks import EpochLog, NonFiniteError, Progress, StopOnNonFinite
 from seqcast.errors import SeqcastError
-from seqcast.intervals import calibrate
 from seqcast.models import (
     DEFAULT_NORMALIZATION,
     DEFAULT_TRANSFORM,

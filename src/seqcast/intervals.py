@@ -7,15 +7,10 @@ horizon step, target and level serves every series of a panel.
 
 from __future__ import annotations
 
-import logging
-
-import keras
 import numpy as np
 
-from seqcast.models import model_quantiles, set_calibration
 from seqcast.spec import WindowSpec
 
-logger = logging.getLogger(__name__)
 # Validation windows a calibration reads at most (evenly spaced beyond): plenty for the
 # quantiles of residuals, and a bounded predict on a panel of thousands of series.
 MAX_CALIBRATION_WINDOWS = 50_000
@@ -80,30 +75,6 @@ def validation_sample(spec: WindowSpec) -> tuple[np.ndarray, np.ndarray]:
     positions = np.unique(np.linspace(0, count - 1, min(count, MAX_CALIBRATION_WINDOWS))
                           .astype(np.int64)) if count else np.zeros(0, np.int64)
     return windows.locate(positions)
-
-
-def calibrate(model: keras.Model, series, spec: WindowSpec, enabled: bool = True) -> dict:
-    """Fit ``model``'s calibration on the validation windows (every series, as trained);
-    ``enabled`` false (``training.calibrate``) keeps zero shifts. Returns what was done, for
-    the training record. A point-forecast model is left as it is."""
-    from seqcast.backtest import predict_at  # backtest imports this module
-
-    quantiles = model_quantiles(model)
-    if not quantiles:
-        return {}
-    std = spec.target_scale()[1]
-    shift = np.zeros((spec.horizon, len(spec.targets), len(quantiles)))
-    starts, codes = validation_sample(spec)
-    if enabled and len(starts):
-        set_calibration(model, std, shift)
-        raw, actual = predict_at(model, series, spec, starts, codes)
-        scale = std[codes][:, None, :, None]
-        shift = conformal_shifts((actual[..., None] - raw) / scale, quantiles)
-    set_calibration(model, std, shift)
-    logger.info("%s: intervals %s on %d validation windows", model.name,
-                "calibrated" if enabled and len(starts) else "not calibrated", len(starts))
-    return {"quantiles": quantiles, "calibrated": bool(enabled and len(starts)),
-            "calibration_windows": int(len(starts))}
 
 
 def baseline_quantiles(point: np.ndarray, validation: tuple[np.ndarray, np.ndarray],

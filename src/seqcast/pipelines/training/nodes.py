@@ -7,8 +7,8 @@ import keras
 import pandas as pd
 
 from seqcast.backtest import backtest
+from seqcast.calibration import calibrate
 from seqcast.fitting import fit_family
-from seqcast.intervals import calibrate
 from seqcast.models import FAMILIES, combine
 from seqcast.spec import WindowSpec
 
