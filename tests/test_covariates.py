@@ -196,9 +196,7 @@ def test_forecast_pipeline_reads_the_future_file_and_names_what_it_lacks(project
     data = {"path": "data/01_raw/flag.csv", "time_column": "ts", "targets": "load",
             "features": ["load"], "future_features": ["flag"], "calendar": True,
             "holidays": "US"}
-    # point forecasts: registry.check_fits does not yet accept a quantile champion's output
-    learn = {"training": {"epochs": 15, "patience": 15, "learning_rate": 0.01,
-                          "quantiles": []}}
+    learn = {"training": {"epochs": 15, "patience": 15, "learning_rate": 0.01}}
     blocks = {ns: {"model": block["model"], **learn} for ns, block in FAST.items()}
     run_kedro(project, ["retrain"], params={**blocks, "data": data})
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")

@@ -143,17 +143,17 @@ def check_fits(model: keras.Model, described: str, n_features: int, n_targets: i
     """Refuse a model whose shapes do not fit the data (and the windows, when given).
 
     Inputs are ``[history, series]`` (and ``future`` for known-future columns), history
-    ``(n_seq, n_steps, n_features)`` or
-    ``(lookback, n_features)``; outputs ``(horizon, n_targets)``; without ``window_spec``
-    only the feature and target counts count.
+    ``(n_seq, n_steps, n_features)`` or ``(lookback, n_features)``; outputs ``(horizon,
+    n_targets)`` (``(…, n_quantiles)`` for a quantile model, any levels); without
+    ``window_spec`` only the feature and target counts count.
     """
     if len(model.inputs) not in (2, 3):
         raise ModelMismatchError(
             f"{described} takes {len(model.inputs)} input(s), not [history, series]: it was "
             "saved by an earlier seqcast; retrain (kedro run --pipelines retrain)")
-    got_in, got_out = seqcast.models.history_shape(model), tuple(model.output_shape[1:])
+    got_in, got_out = seqcast.models.history_shape(model), tuple(model.output_shape[1:3])
     if window_spec is None:
-        wanted_in, wanted_out = (*got_in[:-1], n_features), (*got_out[:-1], n_targets)
+        wanted_in, wanted_out = (*got_in[:-1], n_features), (got_out[0], n_targets)
     else:
         geometry = window_spec.geometry
         steps = ((geometry.n_seq, geometry.n_steps) if len(got_in) == 3
