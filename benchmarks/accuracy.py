@@ -15,7 +15,8 @@ comma-separated ``key=value`` settings; keys left out take ``conf/base/parameter
         --series path=co2.csv,time=date,target=co2,n_seq=4,n_steps=26,horizon=13,season=52
 
 Keys: path (required), name, ids (id columns of a panel, ``+``-separated), time, target,
-frequency, features (``+``-separated), max_gap, n_seq, n_steps, horizon, season, origins,
+frequency, features (``+``-separated), calendar (true/false), holidays (a country code),
+future (known-future columns, ``+``-separated), max_gap, n_seq, n_steps, horizon, season, origins,
 val (validation_origins). ``--set key=value`` overrides a training parameter for every run
 (e.g. ``--set loss=mae``). A ``transform`` that logs no series (``auto`` on data it judges
 additive or not positive) trains the same model as ``none``: it is not trained again.
@@ -35,6 +36,7 @@ import yaml
 from seqcast import metrics
 from seqcast.backtest import PREDICT_BATCH, baseline_forecasts
 from seqcast.cleaning import ingest
+from seqcast.covariates import model_inputs
 from seqcast.errors import ModelConfigError
 from seqcast.fitting import fit_family
 from seqcast.models import (
@@ -55,7 +57,8 @@ TRANSFORMS = ("none", "auto")
 FAMILIES = ("cnn_lstm", "lstm")
 DATA_KEYS = {"time": "time_column", "target": "targets", "frequency": "frequency",
              "features": "features", "max_gap": "max_gap", "name": "name",
-             "ids": "id_columns"}
+             "ids": "id_columns", "calendar": "calendar", "holidays": "holidays",
+             "future": "future_features"}
 WINDOW_KEYS = {"n_seq": "n_seq", "n_steps": "n_steps", "horizon": "horizon",
                "season": "season_length", "origins": "origins", "val": "validation_origins"}
 
@@ -78,7 +81,7 @@ def series_settings(text: str, base: dict) -> tuple[dict, dict]:
     for key, value in items.items():
         if key in WINDOW_KEYS:
             windows[WINDOW_KEYS[key]] = int(value)
-        elif key in ("features", "ids"):
+        elif key in ("features", "ids", "future"):
             data[DATA_KEYS[key]] = value.split("+")
         else:
             data[DATA_KEYS[key]] = value if key in ("name", "time") else scalar(value)
@@ -104,15 +107,16 @@ def validation_mase(series: pd.DataFrame, spec: WindowSpec, models: dict) -> dic
     codes = np.repeat(np.arange(spec.n_series), origins.shape[1])
     y = series[spec.targets].to_numpy(np.float64)
     forecasts = dict(baseline_forecasts(y, flat, spec))
-    values, starts = spec.panel(series).values, flat - spec.lookback + 1
+    panel, starts = spec.panel(series), flat - spec.lookback + 1
     for name, model in models.items():
         nested = len(history_shape(model)) == 3
-        stream = WindowStream(values, starts, spec.lookback, spec.horizon, spec.target_index,
-                              n_seq=spec.geometry.n_seq if nested else None)
-        (x, _), _ = stream.batch(starts, codes)
+        stream = WindowStream(panel.values, starts, spec.lookback, spec.horizon,
+                              spec.target_index, n_seq=spec.geometry.n_seq if nested else None,
+                              future=spec.future_values(panel))
+        (x, _, *future), _ = stream.batch(starts, codes)
         known = series_codes(model, spec.series)[codes]
-        out, levels = model.predict([x, known], batch_size=PREDICT_BATCH, verbose=0), \
-            model_quantiles(model)
+        out, levels = model.predict(model_inputs(model, x, known, *future),
+                                    batch_size=PREDICT_BATCH, verbose=0), model_quantiles(model)
         forecasts[name] = out[..., levels.index(0.5)] if levels else out  # the median
     return origin_mase(y, spec, origins, forecasts)
 

@@ -17,6 +17,7 @@ import pandas as pd
 import tensorflow as tf
 
 from seqcast import intervals, metrics
+from seqcast.covariates import model_inputs, takes_future
 from seqcast.models import history_shape, model_quantiles, series_codes, uncalibrated
 from seqcast.spec import WindowSpec
 from seqcast.stream import WindowStream
@@ -80,9 +81,10 @@ def predict_at(model: keras.Model, series: pd.DataFrame, spec: WindowSpec,
     panel = spec.panel(series)
     nested = len(history_shape(model)) == 3
     stream = WindowStream(panel.values, starts, spec.lookback, spec.horizon, spec.target_index,
-                          n_seq=spec.geometry.n_seq if nested else None)
-    (x, _), y = stream.batch(starts, codes)
-    return predict(model, x, series_codes(model, spec.series)[codes]), y
+                          n_seq=spec.geometry.n_seq if nested else None,
+                          future=spec.future_values(panel) if takes_future(model) else None)
+    (x, _, *future), y = stream.batch(starts, codes)
+    return predict(model, x, series_codes(model, spec.series)[codes], *future), y
 
 
 def predict_windows(model: keras.Model, series: pd.DataFrame, spec: WindowSpec) -> np.ndarray:
@@ -91,12 +93,15 @@ def predict_windows(model: keras.Model, series: pd.DataFrame, spec: WindowSpec) 
     return predict_at(model, series, spec, *spec.test_starts())[0]
 
 
-def predict(model: keras.Model, history: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``model``'s forecasts of ``history`` for the series ``codes``: up to ``PREDICT_BATCH``
-    windows in one direct call, more through ``predict`` in batches of that size.
+def predict(model: keras.Model, history: np.ndarray, codes: np.ndarray,
+            future: np.ndarray | None = None) -> np.ndarray:
+    """``model``'s forecasts of ``history`` for the series ``codes`` (and the known-future
+    columns ``future`` for a model that takes them): up to ``PREDICT_BATCH`` windows in one
+    direct call, more through ``predict`` in batches of that size.
 
     ``predict`` costs tens of ms per call in Keras' own machinery (``benchmarks/backtest.py``);
     the direct call is one ``tf.function`` per model, traced once, with the same forecasts."""
+    inputs = model_inputs(model, history, codes, future)
     if len(history) <= PREDICT_BATCH:
         call = _CALLS.get(model)
         if call is None:
@@ -104,10 +109,12 @@ def predict(model: keras.Model, history: np.ndarray, codes: np.ndarray) -> np.nd
             # Any batch size, so one trace per model (calibration and backtests differ)
             signature = [tf.TensorSpec((None, *history_shape(model)), tf.float32),
                          tf.TensorSpec((None,), tf.int32)]
-            call = _CALLS[model] = tf.function(lambda x, c: ref()([x, c], training=False),
+            if takes_future(model):
+                signature.append(tf.TensorSpec((None, *model.inputs[2].shape[1:]), tf.float32))
+            call = _CALLS[model] = tf.function(lambda *x: ref()(list(x), training=False),
                                                input_signature=signature)
-        return np.asarray(call(np.asarray(history, np.float32), np.asarray(codes, np.int32)))
-    return np.asarray(model.predict([history, codes], batch_size=PREDICT_BATCH, verbose=0))
+        return np.asarray(call(*inputs))
+    return np.asarray(model.predict(inputs, batch_size=PREDICT_BATCH, verbose=0))
 
 
 def backtest(series: pd.DataFrame, window_spec, model: keras.Model, name: str):

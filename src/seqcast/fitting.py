@@ -154,13 +154,15 @@ def check_scaling(values: np.ndarray, spec: WindowSpec, family_name: str) -> Non
 def streams(series: pd.DataFrame, spec: WindowSpec, nested: bool, batch_size: int, seed: int):
     """``(train, validation)`` window streams over the whole panel; training shuffles per
     epoch from ``seed``, so its batches mix series."""
-    values = spec.panel(series).values
+    panel = spec.panel(series)
+    values, future = panel.values, spec.future_values(panel)
 
     def stream(windows, shuffle):
         return WindowStream(
             values, windows, spec.lookback, spec.horizon, spec.target_index,
             batch_size=batch_size, shuffle=shuffle, seed=seed,
             n_seq=spec.geometry.n_seq if nested else None, target_scale=spec.target_scale(),
+            future=future,
         )
 
     return stream(spec.train_windows(), True), stream(spec.validation_windows(), False)

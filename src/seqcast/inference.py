@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
 
-from seqcast import intervals, registry
+from seqcast import covariates, intervals, registry
 from seqcast.backtest import BASELINES, baselines_at, predict
 from seqcast.cleaning import as_list, future_timestamps
 from seqcast.models import (
@@ -172,11 +172,12 @@ def short_series(panel: Panel, codes: np.ndarray, needed: int, data: dict,
             f"{needed} to forecast{which}")
 
 
-def model_forecast(panel: Panel, codes: np.ndarray, served: Served,
-                   data: dict) -> tuple[np.ndarray, list[float]]:
+def model_forecast(panel: Panel, codes: np.ndarray, served: Served, data: dict,
+                   future_table: pd.DataFrame | None = None) -> tuple[np.ndarray, list[float]]:
     """The served champion's forecasts from each series' last ``lookback`` points, in one
     batched predict: ``(len(codes), horizon, n_targets[, n_quantiles])``, and its quantile
-    levels."""
+    levels. A champion that reads known-future columns gets them for those points and the
+    next ``horizon`` steps (the user's columns from ``future_table``)."""
     model, lookback = champion_for(panel, data, served)
     short_series(panel, codes, lookback, data, served)
     try:
@@ -186,7 +187,14 @@ def model_forecast(panel: Panel, codes: np.ndarray, served: Served,
     view = window_view(panel.values, lookback)
     history = view[panel.offsets[codes + 1] - lookback].reshape(len(codes),
                                                                  *history_shape(model))
-    return predict(model, history, known), model_quantiles(model)
+    future = None
+    if covariates.takes_future(model):
+        known_future = covariates.model_known_future(model)
+        stamps = next_stamps(panel, codes, int(model.inputs[2].shape[1]) - lookback, data)
+        user = covariates.user_future(future_table, list(known_future.columns), stamps,
+                                      panel.id_frame(codes), data)
+        future = covariates.forecast_future(panel, codes, known_future, lookback, (stamps, user))
+    return predict(model, history, known, future), model_quantiles(model)
 
 
 def baseline_forecast(series: pd.DataFrame, panel: Panel, codes: np.ndarray, served: Served,
@@ -230,10 +238,12 @@ def baseline_intervals(y: np.ndarray, panel: Panel, codes: np.ndarray, point: np
 
 
 def forecast_next(series: pd.DataFrame, data: dict, forecast: dict,
-                  windows: dict) -> pd.DataFrame:
+                  windows: dict, future_table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Forecast ``origin+1 … origin+horizon`` of every series (or ``params:forecast.ids``)
     with what :func:`choose` serves: a champion from its last ``lookback`` points in one
-    batched predict, or a baseline.
+    batched predict, or a baseline. ``future_table``: the user's known-future columns for
+    the next ``horizon`` steps (the ``future_features`` dataset), for a champion that reads
+    them.
 
     Returns the id columns (for a panel), then ``timestamp, target, forecast, model,
     version, origin, served_because`` rows.
@@ -242,7 +252,7 @@ def forecast_next(series: pd.DataFrame, data: dict, forecast: dict,
     served = choose(forecast)
     codes = chosen(panel, forecast)
     if served.version is not None:
-        values, levels = model_forecast(panel, codes, served, data)
+        values, levels = model_forecast(panel, codes, served, data, future_table)
     else:
         values = baseline_forecast(series, panel, codes, served,
                                    {"data": data, "windows": windows, "forecast": forecast})

@@ -142,12 +142,12 @@ def check_fits(model: keras.Model, described: str, n_features: int, n_targets: i
                window_spec=None) -> None:
     """Refuse a model whose shapes do not fit the data (and the windows, when given).
 
-    Inputs are ``[history, series]``, history ``(n_seq, n_steps, n_features)`` or
-    ``(lookback, n_features)``; outputs ``(horizon, n_targets)`` (``(…, n_quantiles)`` for a
-    quantile model, any levels); without ``window_spec`` only the feature and target counts
-    count.
+    Inputs are ``[history, series]`` (and ``future`` for known-future columns), history
+    ``(n_seq, n_steps, n_features)`` or ``(lookback, n_features)``; outputs ``(horizon,
+    n_targets)`` (``(…, n_quantiles)`` for a quantile model, any levels); without
+    ``window_spec`` only the feature and target counts count.
     """
-    if len(model.inputs) != 2:
+    if len(model.inputs) not in (2, 3):
         raise ModelMismatchError(
             f"{described} takes {len(model.inputs)} input(s), not [history, series]: it was "
             "saved by an earlier seqcast; retrain (kedro run --pipelines retrain)")

@@ -10,12 +10,14 @@ statistics come.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import pandas as pd
 
+from seqcast import covariates
 from seqcast.cleaning import as_list, id_columns
+from seqcast.covariates import KnownFuture
 from seqcast.panel import Panel
 from seqcast.stream import Windows
 from seqcast.windows import WindowConfigError, WindowGeometry
@@ -45,10 +47,15 @@ class WindowSpec:
     n_validation_windows: int
     mean: list[list[float]]
     std: list[list[float]]
+    # Known-future columns (seqcast.covariates.KnownFuture.to_dict); empty: none.
+    known_future: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """The JSON form (``window_spec.json``): the geometry's keys, then every field."""
+        """The JSON form (``window_spec.json``): the geometry's keys, then every field
+        (``known_future`` only when there are known-future columns)."""
         rest = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "geometry"}
+        if not rest["known_future"]:  # none: the JSON form of specifications before them
+            del rest["known_future"]
         return {**self.geometry.to_params(), **rest}
 
     @classmethod
@@ -56,12 +63,13 @@ class WindowSpec:
         if isinstance(spec, WindowSpec):
             return spec
         names = [f.name for f in fields(cls) if f.name != "geometry"]
-        missing = [n for n in names if n not in spec]
+        # Specifications written before known-future columns existed have none.
+        missing = [n for n in names if n not in spec and n != "known_future"]
         if missing:
             raise WindowConfigError(
                 f"window_spec lacks {missing}; re-run the windowing pipeline"
             )
-        return cls(WindowGeometry.from_params(spec), **{n: spec[n] for n in names})
+        return cls(WindowGeometry.from_params(spec), **{n: spec[n] for n in names if n in spec})
 
     @property
     def lookback(self) -> int:
@@ -118,6 +126,18 @@ class WindowSpec:
                 "windowing pipeline after ingestion")
         return panel
 
+    @property
+    def known(self) -> KnownFuture:
+        return KnownFuture.from_dict(self.known_future)
+
+    def future_values(self, panel: Panel) -> np.ndarray | None:
+        """The flat ``(N, n_future)`` known-future columns of ``panel``; None when the
+        specification has none."""
+        known = self.known
+        if not known:
+            return None
+        return known.values(panel.stamps, panel.column(list(known.columns), np.float32))
+
     def target_scale(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-series ``(mean, std)`` of the targets, ``(n_series, n_targets)``."""
         t = self.target_index
@@ -153,10 +173,19 @@ def _targets(data: dict, features: list[str]) -> list[str]:
     return targets
 
 
-def _frequency(panel: Panel) -> str | None:
+def _longest(panel: Panel) -> pd.DatetimeIndex:
     longest = int(np.argmax(panel.lengths))
-    stamps = panel.stamps[panel.offsets[longest]:panel.offsets[longest + 1]]
+    return panel.stamps[panel.offsets[longest]:panel.offsets[longest + 1]]
+
+
+def _frequency(panel: Panel) -> str | None:
+    stamps = _longest(panel)
     return pd.infer_freq(stamps) if len(stamps) >= 3 else None
+
+
+def _known_future(data: dict, panel: Panel) -> dict:
+    known = covariates.from_params(data, _longest(panel), panel.features)
+    return known.to_dict() if known else {}
 
 
 def make_window_spec(series: pd.DataFrame, data: dict, windows: dict) -> WindowSpec:
@@ -182,6 +211,7 @@ def make_window_spec(series: pd.DataFrame, data: dict, windows: dict) -> WindowS
         end=str(panel.stamps[offsets[1:] - 1].max()), frequency=_frequency(panel),
         test_start_at=str(first_test.min()), n_train_windows=0, n_validation_windows=0,
         mean=mean.tolist(), std=std.tolist(),
+        known_future=_known_future(data, panel),
     )
     spec = replace(spec, n_train_windows=len(spec.train_windows()),
                    n_validation_windows=len(spec.validation_windows()))
@@ -191,4 +221,6 @@ def make_window_spec(series: pd.DataFrame, data: dict, windows: dict) -> WindowS
         spec.n_series, geometry.lookback, geometry.n_seq, geometry.n_steps, geometry.horizon,
         spec.n_train_windows, spec.n_validation_windows, spec.test_start_at, geometry.origins,
     )
+    if spec.known:
+        logger.info("known-future columns: %s", spec.known.names)
     return spec

@@ -70,7 +70,10 @@ class WindowStream:
     n_features)``, or ``(batch, n_seq, n_steps, n_features)`` when ``n_seq`` is given (a free
     reshape); targets as ``(batch, horizon, n_targets)`` from the columns ``target_index``,
     optionally standardised per series with ``target_scale=(mean, std)``, each
-    ``(n_series, n_targets)``. With ``shuffle`` every pass reshuffles one int32 order of
+    ``(n_series, n_targets)``. With ``future`` (flat ``(N, n_future)`` known-future columns,
+    :mod:`seqcast.covariates`) the inputs gain a third, the window's rows of those columns for
+    the lookback and the horizon, ``(batch, lookback + horizon, n_future)``: the same rows of
+    the same series as the window. With ``shuffle`` every pass reshuffles one int32 order of
     positions from ``seed`` and the pass number, so batches mix series; the only per-window
     memory is those 4 bytes. Training reads the same windows through :meth:`dataset`.
     """
@@ -87,6 +90,7 @@ class WindowStream:
         seed: int = 0,
         n_seq: int | None = None,
         target_scale: tuple[np.ndarray, np.ndarray] | None = None,
+        future: np.ndarray | None = None,
     ):
         self.values = np.ascontiguousarray(values, dtype=np.float32)
         self.windows = windows if isinstance(windows, Windows) else Windows.of(windows)
@@ -101,6 +105,11 @@ class WindowStream:
         self.target_scale = None if target_scale is None else tuple(
             np.atleast_2d(np.asarray(a, np.float32)) for a in target_scale)
         self._view = window_view(self.values, lookback + horizon)
+        self.future = None if future is None else np.ascontiguousarray(future, np.float32)
+        if self.future is not None and len(self.future) != len(self.values):
+            raise WindowConfigError("the known-future columns must have one row per panel row")
+        self._future_view = (None if self.future is None
+                             else window_view(self.future, lookback + horizon))
         self._passes = 0
         self._order: np.ndarray | None = None
 
@@ -144,7 +153,10 @@ class WindowStream:
             y = (y - mean[codes][:, None, :]) / std[codes][:, None, :]
         if self.n_seq:
             x = x.reshape(len(starts), *self.input_shape())
-        return (x, codes.astype(np.int32)), y
+        if self.future is None:
+            return (x, codes.astype(np.int32)), y
+        f = self._future_view[starts].reshape(len(starts), self.lookback + self.horizon, -1)
+        return (x, codes.astype(np.int32), f), y
 
     def __iter__(self) -> Iterator:
         order, n = self._positions(), len(self.windows)
@@ -188,23 +200,27 @@ class WindowStream:
         target_index = tf.constant(self.target_index, tf.int32)
         scale = self.target_scale
         layout = (-1, *self.input_shape())
+        future = None if self.future is None else tf.constant(self.future)
 
         # XLA turns the per-element gather into slice copies: ~3x the plain op (benchmark).
         @tf.function(jit_compile=True)
         def gather(starts):
             w = tf.gather(values, starts[:, None] + offsets[None, :])  # (batch, width, F)
             x = tf.reshape(w[:, : self.lookback], layout)
-            return x, tf.gather(w[:, self.lookback :], target_index, axis=2)
+            y = tf.gather(w[:, self.lookback :], target_index, axis=2)
+            if future is None:
+                return x, y, None
+            return x, y, tf.gather(future, starts[:, None] + offsets[None, :])
 
         def windows(positions):
             run = tf.searchsorted(ends, positions, side="right", out_type=index_dtype)
             starts = tf.gather(first, run) + positions - (tf.gather(ends, run)
                                                           - tf.gather(counts, run))
             codes = tf.gather(run_codes, run)
-            x, y = gather(starts)
+            x, y, f = gather(starts)
             if scale is not None:  # outside XLA, which would divide by a rounded reciprocal
                 y = (y - tf.gather(scale[0], codes)[:, None]) / tf.gather(scale[1], codes)[:, None]
-            return (x, codes), y
+            return ((x, codes) if f is None else (x, codes, f)), y
 
         def one_epoch(epoch):
             positions = tf.range(n, dtype=index_dtype)

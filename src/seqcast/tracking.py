@@ -40,9 +40,10 @@ OPERATIONAL = ("backup_dir", "xla", "deterministic", "distribution")
 
 
 def hyperparameters(build) -> dict[str, object]:
-    """A builder's keyword-only arguments (its hyperparameters) with their defaults."""
+    """A builder's keyword-only arguments (its hyperparameters) with their defaults; not
+    ``future``, the horizon's known-future tensor."""
     return {name: p.default for name, p in inspect.signature(build).parameters.items()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "future"}
 
 
 def hyperparameter_names() -> list[str]:
@@ -121,8 +122,11 @@ def _save_keras(path: str, **kwargs) -> None:
 def example_input(model: keras.Model) -> dict[str, np.ndarray]:
     """One window of zeros for series code 0, by input name: the logged model's input example
     (MLflow's Keras flavour takes tensor specs, one per named input)."""
-    return {"history": np.zeros((1, *history_shape(model)), dtype=np.float32),
-            "series": np.zeros(1, np.int32)}
+    example = {"history": np.zeros((1, *history_shape(model)), dtype=np.float32),
+               "series": np.zeros(1, np.int32)}
+    if len(model.inputs) > 2:  # known-future columns (seqcast.covariates)
+        example["future"] = np.zeros((1, *model.inputs[2].shape[1:]), dtype=np.float32)
+    return example
 
 
 def log_keras_model(model: keras.Model, name: str) -> mlflow.models.model.ModelInfo:

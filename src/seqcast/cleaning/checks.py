@@ -50,6 +50,8 @@ def resolve_columns(raw: pd.DataFrame, data: dict,
             and pd.api.types.is_numeric_dtype(raw[c])
         ]
         features += [t for t in targets if t not in features]
+    # Known-future columns are read from series too (seqcast.covariates).
+    features += [c for c in as_list(data.get("future_features")) if c not in features]
     missing = [c for c in [time_column, *targets, *features] if c not in raw.columns]
     if missing:
         raise DataValidationError(

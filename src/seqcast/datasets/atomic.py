@@ -17,6 +17,7 @@ import secrets
 from pathlib import PurePosixPath
 from typing import Any
 
+import pandas as pd
 from kedro_datasets.json import JSONDataset as _JSONDataset
 from kedro_datasets.matplotlib import MatplotlibDataset as _MatplotlibDataset
 from kedro_datasets.pandas import CSVDataset as _CSVDataset
@@ -65,6 +66,16 @@ class ParquetDataset(AtomicSave, _ParquetDataset):
 
 class CSVDataset(AtomicSave, _CSVDataset):
     """``pandas.CSVDataset``, saved atomically."""
+
+
+class OptionalCSVDataset(CSVDataset):
+    """``pandas.CSVDataset`` that loads an empty table when its file does not exist: an
+    input needed only by some configurations (the forecast's known-future file)."""
+
+    def load(self):
+        if not self._exists():
+            return pd.DataFrame()
+        return super().load()
 
 
 class JSONDataset(AtomicSave, _JSONDataset):

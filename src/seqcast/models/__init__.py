@@ -23,6 +23,7 @@ from .cnn_lstm import build_cnn_lstm
 from .ensemble import NAME as ENSEMBLE
 from .ensemble import build_ensemble, combine, member_names
 from .forecaster import history_shape, series_ids
+from .future import KnownFutureInput, known_future_input
 from .layers import (
     FastTimeDistributed,
     MemberMedian,
@@ -172,6 +173,11 @@ def build_forecaster(name: str, spec: WindowSpec, hyperparameters: dict,  # noqa
     series = keras.Input(shape=(), dtype="int32", name="series")
     centred, level = _series_features((history, series), spec, normalization, width,
                                       scales.any_log)
+    # Known-future columns (seqcast.covariates; none by default) add a third input, ``future``.
+    centred, ahead, future = known_future_input(centred, series, spec)
+    inputs = [history, series] if future is None else [history, series, future]
+    if ahead is not None:
+        hyperparameters["future"] = ahead
     if family(name).nested:
         centred = kl.Reshape((*shape[:-1], centred.shape[-1]), dtype="float32")(centred)
     n_series, n_targets = spec.n_series, len(target_index)
@@ -192,8 +198,8 @@ def build_forecaster(name: str, spec: WindowSpec, hyperparameters: dict,  # noqa
             forecast)
         forecast = Calibration(quantiles, n_series, spec.horizon, n_targets,
                                name="calibration")([forecast, series])
-    trainable = keras.Model([history, series], out, name=f"{name}_standardised")
-    forecaster = keras.Model([history, series], forecast, name=name)
+    trainable = keras.Model(inputs, out, name=f"{name}_standardised")
+    forecaster = keras.Model(inputs, forecast, name=name)
     _set_scales(trainable, forecaster, spec, scales)
     return trainable, forecaster
 
@@ -205,6 +211,7 @@ __all__ = [
     "DEFAULT_TRANSFORM",
     "ENSEMBLE",
     "FastTimeDistributed",
+    "KnownFutureInput",
     "MODELS",
     "MemberMedian",
     "Rescale",

@@ -14,6 +14,7 @@ def build_cnn_lstm(
     horizon: int,
     n_targets: int,
     *,
+    future=None,
     filters: int = 32,
     kernel_size: int = 3,
     pool_size: int = 2,
@@ -22,7 +23,8 @@ def build_cnn_lstm(
 ):
     """Head for input ``x`` of shape ``(batch, n_seq, n_steps, n_features)``.
 
-    Returns a tensor ``(batch, horizon, n_targets)``.
+    ``future`` ``(batch, horizon, n_future)``, the horizon's known-future columns, reaches
+    the head flattened beside the LSTM's summary. Returns ``(batch, horizon, n_targets)``.
     """
     n_steps = x.shape[2]
     if kernel_size > n_steps or (n_steps - kernel_size + 1) < pool_size:
@@ -41,6 +43,9 @@ def build_cnn_lstm(
     h = kl.LSTM(units, name="lstm")(h)  # (batch, units)
     if dropout:
         h = kl.Dropout(dropout)(h)
+    if future is not None:
+        h = kl.Concatenate(name="head_future")([h, kl.Flatten()(future)])
+        # (batch, units + horizon * n_future)
     h = kl.Dense(horizon * n_targets, name="head")(h)  # (batch, horizon * n_targets)
     return kl.Reshape((horizon, n_targets))(h)  # (batch, horizon, n_targets)
 

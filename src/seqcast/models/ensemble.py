@@ -13,6 +13,7 @@ import time
 import keras
 from keras import layers as kl
 
+from seqcast.covariates import model_known_future, takes_future
 from seqcast.errors import ModelConfigError
 
 from .forecaster import history_shape, series_ids
@@ -38,10 +39,23 @@ def check_members(members: dict[str, keras.Model]) -> None:
             ("output", tuple(model.output_shape[1:]), tuple(first.output_shape[1:])),
             ("quantiles", model_quantiles(model), model_quantiles(first)),
         ) if a != b]
+        known = model_known_future(model)
+        if known and known != members_future(members):
+            differs.append("known-future columns")
         if differs:
             raise ModelConfigError(
                 f"ensemble members {first_name!r} and {name!r} differ in {', '.join(differs)}; "
                 "train every member on the same data and windows")
+
+
+def members_future(members: dict[str, keras.Model]):
+    """The known-future columns of the first member that takes any (every member that takes
+    them must take the same); empty when none does."""
+    for model in members.values():
+        known = model_known_future(model)
+        if known:
+            return known
+    return model_known_future(next(iter(members.values())))
 
 
 def _flat(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -54,25 +68,31 @@ def _flat(shape: tuple[int, ...]) -> tuple[int, int]:
 
 def build_ensemble(members: dict[str, keras.Model], name: str = NAME) -> keras.Model:
     """One Keras model ``[history (lookback, n_features), series] -> median forecast`` over
-    ``members`` (``{name: forecaster}``); each member keeps its weights, under its name."""
+    ``members`` (``{name: forecaster}``), plus ``future`` when a member takes known-future
+    columns; each member keeps its weights, under its name."""
     check_members(members)
     lookback, n_features = _flat(history_shape(next(iter(members.values()))))
     history = keras.Input(shape=(lookback, n_features), name="history")
     series = keras.Input(shape=(), dtype="int32", name="series")
+    inputs, future = [history, series], None
+    if members_future(members):  # handed to the members that take it
+        width = next(m.inputs[2].shape[1:] for m in members.values() if takes_future(m))
+        future = keras.Input(shape=width, name="future")
+        inputs.append(future)
     forecasts = []
     for member_name, model in members.items():
         shape = history_shape(model)
         x = history if len(shape) == 2 else kl.Reshape(shape, name=f"{member_name}_history")(
             history)
         model.name = member_name  # nested models need unique names
-        forecasts.append(model([x, series]))
+        forecasts.append(model([x, series, future] if takes_future(model) else [x, series]))
     median = MemberMedian(dtype="float32", name="member_median")(forecasts)
     quantiles = model_quantiles(next(iter(members.values())))
     if quantiles:  # the members' medians per level, calibrated again as one model
         horizon, n_targets = median.shape[1], median.shape[2]
         median = Calibration(quantiles, len(series_ids(next(iter(members.values())))),
                              horizon, n_targets, name="calibration")([median, series])
-    return keras.Model([history, series], median, name=name)
+    return keras.Model(inputs, median, name=name)
 
 
 def member_names(model: keras.Model) -> list[str]:

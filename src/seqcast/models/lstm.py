@@ -12,6 +12,7 @@ def build_lstm(
     horizon: int,
     n_targets: int,
     *,
+    future=None,
     units: int = 32,
     layers: int = 1,
     dropout: float = 0.0,
@@ -21,7 +22,8 @@ def build_lstm(
     ``horizon == lookback``: stacked ``LSTM(return_sequences=True)`` → per-step ``Dense``.
     Otherwise: encoder LSTM → ``RepeatVector(horizon)`` → decoder LSTM → per-step ``Dense``.
     LSTM arguments stay on the cuDNN path (default activations, no recurrent dropout).
-    Returns ``(batch, horizon, n_targets)``.
+    ``future`` ``(batch, horizon, n_future)``, the horizon's known-future columns, is read by
+    the decoder at each output step. Returns ``(batch, horizon, n_targets)``.
     """
     h = x
     if horizon != x.shape[1]:
@@ -29,6 +31,9 @@ def build_lstm(
             h = kl.LSTM(units, return_sequences=True, name=f"encoder_{i}")(h)
         h = kl.LSTM(units, name="encoder")(h)  # (batch, units)
         h = kl.RepeatVector(horizon)(h)  # (batch, horizon, units)
+    if future is not None:
+        h = kl.Concatenate(axis=-1, name="decoder_future")([h, future])
+        # (batch, horizon, units or n_features + n_future)
     for i in range(layers):
         h = kl.LSTM(units, return_sequences=True, name=f"decoder_{i}")(h)
         # (batch, horizon, units)
