@@ -20,27 +20,21 @@ from tensorflow.python.framework import config as tf_config  # no public switch-
 
 from seqcast.calibration import calibrate
 from seqcast.callbacks import EpochLog, NonFiniteError, Progress, StopOnNonFinite
-from seqcast.errors import SeqcastError
 from seqcast.models import (
     DEFAULT_NORMALIZATION,
     DEFAULT_TRANSFORM,
     PinballLoss,
     build_forecaster,
-    check_quantiles,
     family,
     series_scales,
 )
 from seqcast.resume import Backup, fingerprint
 from seqcast.spec import WindowSpec
 from seqcast.stream import WindowStream
+from seqcast.training_checks import TrainingConfigError, check_scaling, check_training
 from seqcast.workers import build_before_fit, feed, local_copy, multi_worker, worker_device
 
 logger = logging.getLogger(__name__)
-FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-class TrainingConfigError(SeqcastError, ValueError):
-    """A training parameter is invalid, or does not fit the saved resume point."""
 
 
 def training_device(across: bool = False) -> tuple[str, tf.distribute.Strategy]:
@@ -94,61 +88,6 @@ def compile_for(trainable: keras.Model, training: dict, device: str) -> None:
         loss=PinballLoss(quantiles) if quantiles else training.get("loss", "mse"),
         jit_compile=True if xla else "auto",
     )
-
-
-def check_training(training: dict, family_name: str) -> None:
-    """Refuse settings that cannot train, before any work: counts, the seed, the learning
-    rate, the loss and the XLA switch (a typo would otherwise end deep inside Keras)."""
-    where = f"params:{family_name}.training"
-    fix = "set it in conf/base/parameters_training.yml or with --params"
-    for key, low in (("epochs", 1), ("batch_size", 1), ("patience", 0), ("seed", 0)):
-        value = training.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise TrainingConfigError(
-                f"{where}.{key} must be an integer >= {low}, got {value!r}; {fix}")
-    rate = training.get("learning_rate")
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < math.inf:
-        raise TrainingConfigError(
-            f"{where}.learning_rate must be a positive number, got {rate!r}; {fix}")
-    try:
-        keras.losses.get(training.get("loss", "mse"))
-    except (ValueError, TypeError) as err:
-        raise TrainingConfigError(
-            f"{where}.loss={training.get('loss')!r} is not a Keras loss (e.g. mse, mae, huber); "
-            f"{fix}") from err
-    check_quantiles(training.get("quantiles"), f"{where}.quantiles")
-    if training.get("calibrate", True) not in (True, False):
-        raise TrainingConfigError(
-            f"{where}.calibrate must be true or false, got {training.get('calibrate')!r}; {fix}")
-    if training.get("xla", "auto") not in (True, False, "auto"):
-        raise TrainingConfigError(
-            f"{where}.xla must be true, false or auto, got {training.get('xla')!r}; {fix}")
-
-
-def check_scaling(values: np.ndarray, spec: WindowSpec, family_name: str) -> None:
-    """Refuse data or scaling statistics that float32 training cannot represent."""
-    for name, stats in (("mean", np.asarray(spec.mean)), ("std", np.asarray(spec.std))):
-        squared = stats * stats if name == "std" else np.abs(stats)  # divided by the variance
-        with np.errstate(over="ignore", invalid="ignore"):
-            bad = ~np.isfinite(stats) | ~(squared <= FLOAT32_MAX) | (
-                (stats <= 0) if name == "std" else False)
-        if bad.any():
-            code, column = np.argwhere(bad)[0]
-            raise NonFiniteError(
-                f"{family_name}: the training {name} of feature {spec.features[column]!r} in "
-                f"series {spec.series[code]} is {float(stats[code, column])!r}, which float32 "
-                "training cannot use; check the series for extreme or constant values and "
-                "re-run the ingestion and windowing pipelines"
-            )
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        code = int(np.searchsorted(spec.offsets(), row, side="right") - 1)
-        raise NonFiniteError(
-            f"{family_name}: feature {spec.features[col]!r} in series {spec.series[code]} at "
-            f"row {row - spec.offsets()[code]} does not fit float32 (|value| > 3.4e38 or NaN); "
-            "fix the series and re-run ingestion"
-        )
 
 
 def streams(series: pd.DataFrame, spec: WindowSpec, nested: bool, batch_size: int, seed: int):
