@@ -166,8 +166,8 @@ def baseline_backtest(series: pd.DataFrame, window_spec, quantiles=()) -> pd.Dat
     actual = _actual(y, origins, spec.horizon)
     forecasts = baseline_forecasts(y, origins, spec)
     columns = {name: {} for name in forecasts}
-    starts, v_codes = intervals.validation_sample(spec)
-    if quantiles and len(starts):  # none in the retrain gate's spec: no baseline intervals
+    starts, v_codes = intervals.validation_sample(spec) if quantiles else ((), ())
+    if len(starts):  # none in the retrain gate's spec: no baseline intervals
         at = spec.geometry.origin_of(starts)
         std = spec.target_scale()[1]
         for name, fitted in baseline_forecasts(y, at, spec).items():

@@ -24,6 +24,7 @@ from seqcast.models import (
 )
 from seqcast.panel import Panel
 from seqcast.promotion import FLAG
+from seqcast.spec import scaling
 from seqcast.windows import WindowGeometry, window_view
 
 logger = logging.getLogger(__name__)
@@ -204,22 +205,24 @@ def baseline_forecast(series: pd.DataFrame, panel: Panel, codes: np.ndarray, ser
     geometry = WindowGeometry.from_params(params["windows"])
     needed = geometry.season_length if served.model == "seasonal_naive" else 1
     short_series(panel, codes, needed, params["data"], served)
-    y = series[as_list(params["data"]["targets"])].to_numpy(np.float64)  # as read
+    targets = as_list(params["data"]["targets"])
+    y = series[targets].to_numpy(np.float64)  # as read
     ends = panel.offsets[codes + 1] - 1  # the series frame is in the panel's order
     point = baselines_at(y, ends, geometry.horizon, geometry.season_length)[served.model]
     levels = check_quantiles(params.get("forecast", {}).get("quantiles"), "forecast.quantiles")
     if not levels:
         return point
-    return baseline_intervals(y, panel, codes, point, (served.model, geometry, levels))
+    return baseline_intervals(y, panel, codes, point,
+                              (served.model, geometry, levels, targets))
 
 
 def baseline_intervals(y: np.ndarray, panel: Panel, codes: np.ndarray, point: np.ndarray,
-                       baseline: tuple[str, WindowGeometry, list[float]]) -> np.ndarray:
+                       baseline: tuple[str, WindowGeometry, list[float], list[str]]) -> np.ndarray:
     """A served baseline's quantiles ``(len(codes), horizon, n_targets, n_quantiles)``: its
     residuals at the origins of each series' last ``validation_origins + origins`` blocks
     (the evaluation's validation and test periods), in units of the series' std, as
     :func:`seqcast.intervals.baseline_quantiles` turns them into levels."""
-    name, g, levels = baseline
+    name, g, levels, targets = baseline
     blocks = (g.validation_origins + g.origins) * g.horizon
     ends = panel.offsets[codes + 1] - 1
     origins = (ends - g.horizon)[:, None] - np.arange(blocks)[None]  # (series, blocks)
@@ -229,11 +232,8 @@ def baseline_intervals(y: np.ndarray, panel: Panel, codes: np.ndarray, point: np
     origins, owner = origins[ok], owner[ok]
     fitted = baselines_at(y, origins, g.horizon, g.season_length)[name]
     actual = y[origins[:, None] + np.arange(1, g.horizon + 1)]
-    starts = panel.offsets[:-1]
-    count = np.diff(panel.offsets)[:, None]
-    mean = np.add.reduceat(y, starts, axis=0) / count
-    std = np.sqrt(np.maximum(np.add.reduceat(y * y, starts, axis=0) / count - mean**2, 0))
-    std = np.where(std > 0, std, 1.0)[codes]
+    # each series' std over all its rows (constant series: 1), as training scales them
+    std = scaling(y, panel.offsets, panel.offsets[1:], targets)[1][codes]
     return intervals.baseline_quantiles(point, (actual - fitted, std[owner]), std, levels)
 
 
