@@ -1,8 +1,9 @@
 """Make ``docs/forecast-interval.png``: the best model's test forecasts with their calibrated
-interval on the default data, as ``kedro run`` left them.
+interval on the default data, as ``kedro run --config conf/intervals.yml`` left them.
 
-Run after ``kedro run`` (``make run``), from the project root::
+Run from the project root::
 
+    .venv/bin/kedro run --config conf/intervals.yml
     .venv/bin/python docs/interval_figure.py
 """
 
@@ -24,8 +25,11 @@ OUT = ROOT / "docs" / "forecast-interval.png"
 def main() -> None:
     data = ROOT / "data"
     metrics = json.loads((data / "08_reporting" / "metrics.json").read_text())
-    best = min((m for m in metrics if "coverage_80_raw" in metrics[m]),
-               key=lambda m: metrics[m]["mase"])
+    with_intervals = [m for m in metrics if "coverage_80_raw" in metrics[m]]
+    if not with_intervals:
+        raise SystemExit("metrics.json has no model with an 80% interval: run "
+                         "`kedro run --config conf/intervals.yml` first")
+    best = min(with_intervals, key=lambda m: metrics[m]["mase"])
     forecasts = pd.read_csv(data / "07_model_output" / "backtest_forecasts.csv",
                             parse_dates=["timestamp", "origin"])
     series = pd.read_parquet(data / "02_intermediate" / "series.parquet")

@@ -134,6 +134,20 @@ FAST = {
 }
 
 
+def config_file_params(path: str) -> dict:
+    """The parameters ``kedro run --config <path>`` runs with, parsed by Kedro's own CLI."""
+    from kedro.framework.cli.project import run
+
+    return run.make_context("run", ["--config", str(ROOT / path)]).params["params"]
+
+
+# The same with the shipped interval settings (the default is point forecasts).
+INTERVALS = config_file_params("conf/intervals.yml")
+FAST_INTERVALS = {ns: {**block, "training": {**block["training"],
+                                             **INTERVALS[ns]["training"]}}
+                  for ns, block in FAST.items()}
+
+
 @pytest.fixture
 def python3_kernel(tmp_path_factory, monkeypatch) -> str:
     """A ``python3`` kernelspec running this interpreter (the project's venv), found first.
@@ -151,12 +165,13 @@ def python3_kernel(tmp_path_factory, monkeypatch) -> str:
 
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory):
-    """One default ``kedro run`` (fast models) in a project copy, shared by read-only tests."""
+    """One default ``kedro run`` (fast models, with intervals) in a project copy, shared by
+    read-only tests."""
     path = copy_project(tmp_path_factory.mktemp("trained"))
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(path)
         patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{path / 'mlflow.db'}")
-        run_kedro(path, params=FAST)
+        run_kedro(path, params=FAST_INTERVALS)
     return path
 
 

@@ -15,7 +15,7 @@ from seqcast.outputs import round_significant
 from seqcast.tracking import hyperparameter_names
 
 NAMES = {"cnn_lstm", "lstm", "ensemble", "naive", "seasonal_naive"}
-# The default quantiles [0.1, 0.5, 0.9]: one 80% interval.
+# The trained project's quantiles [0.1, 0.5, 0.9]: one 80% interval.
 INTERVAL_SCORES = {"coverage_80", "width_80", "msis_80", "scaled_pinball"}
 
 

@@ -16,9 +16,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 from mlflow.utils.file_utils import local_file_uri_to_path
 
-from seqcast import registry
+from seqcast import intervals, registry
 from seqcast.models import MODELS
-from tests.conftest import FAST, run_kedro, synthetic_raw
+from tests.conftest import FAST, FAST_INTERVALS, INTERVALS, run_kedro, synthetic_raw
 from tests.pipelines import gate_series
 
 # Deliberately worse: barely trained, and without window centring (an untrained model with
@@ -49,12 +49,15 @@ def test_no_champion_yet_is_a_clear_error(project):
 def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
     # a cycle both families learn and neither baseline follows: the gate promotes them
     data = gate_series.write(project, "cycle.csv", gate_series.learnable())
-    run_kedro(project, ["retrain"], params={**FAST, "data": data})
+    run_kedro(project, ["retrain"], params={**FAST_INTERVALS, "data": data})
     # the ensemble of two winners wins too (MAE is convex: the mean forecast errs no more)
     assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1", "ensemble": "1"}
     assert {d["decision"] for d in decisions(project).values()} == {"promoted"}
 
-    said = retrain_saying(project, {**WORSE, "data": data}, "seqcast.hooks", logging.INFO)
+    # the same interval settings, barely trained
+    worse = {ns: {**block, "training": {**block["training"], **INTERVALS[ns]["training"]}}
+             for ns, block in WORSE.items()}
+    said = retrain_saying(project, {**worse, "data": data}, "seqcast.hooks", logging.INFO)
     assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1", "ensemble": "1"}
     # the run ends saying what it produced: scores against the baselines, decisions, the run
     assert any(m.startswith("cnn_lstm ") and "baseline" in m for m in said)
@@ -236,4 +239,8 @@ def test_unusable_champion_is_recorded_as_failed_and_replaced(project):
     assert "takes inputs (28, 2) and forecasts (7, 1), the data and windows need (56, 2)" in \
         record["champion_failed"]
     run_kedro(project, ["forecast"], params={**only, **windows})
-    assert pd.read_csv(project / "data/07_model_output/forecast.csv")["version"].eq(3).all()
+    served = pd.read_csv(project / "data/07_model_output/forecast.csv")
+    assert served["version"].eq(3).all()
+    # point forecasts (the default quantiles: []): no quantile columns
+    assert list(served.columns[:4]) == ["timestamp", "target", "forecast", "model"]
+    assert not any(intervals.is_quantile_column(c) for c in served.columns)
