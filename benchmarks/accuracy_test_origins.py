@@ -19,6 +19,11 @@ additive trend) is scored here on the same test origins with the same MASE scale
 Initial states are estimated with the parameters when ``season_length`` <= 52 and by
 statsmodels' heuristic above (336 seasonal states make the estimation minutes long on 2 cores).
 
+With ``--tune N``, the same project copy then runs ``kedro run --pipelines tune`` (N Optuna
+trials per family, ``--tune-timeout`` seconds each at most): the ``tuned`` column is the test
+MASE of the tuned family with the lower best validation MASE (chosen on validation only), and
+``tuned_family`` names it.
+
 ``--series`` takes ``benchmarks/accuracy.py``'s keys plus ``window=`` (one of :data:`RULES`:
 the window settings from the series' frequency; explicit keys override) and ``last=`` (keep
 the last N points; default ``--max-points``). Data: ``benchmarks/fetch_accuracy_data.py``.
@@ -102,9 +107,9 @@ def runtime_params(data: dict, windows: dict, base: dict, epochs: int | None) ->
     return params
 
 
-def run_pipeline(project: Path, params: dict) -> None:
-    """The default pipeline in a real Kedro session of ``project``, its MLflow store and
-    relative outputs inside it."""
+def run_pipeline(project: Path, params: dict, pipeline: str | None = None) -> None:
+    """A pipeline (the default one unless named) in a real Kedro session of ``project``, its
+    MLflow store and relative outputs inside it."""
     from kedro.framework.session import KedroSession  # noqa: PLC0415  (after the env is set)
     from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
@@ -112,7 +117,7 @@ def run_pipeline(project: Path, params: dict) -> None:
     with contextlib.chdir(project):
         bootstrap_project(project)
         with KedroSession.create(project_path=project, runtime_params=params) as session:
-            session.run()
+            session.run(pipeline_names=[pipeline] if pipeline else None)
         while mlflow.active_run():  # closed while its store exists, not at interpreter exit
             mlflow.end_run()
 
@@ -165,7 +170,23 @@ def holt_winters_test(series: pd.DataFrame, spec: WindowSpec) -> tuple[str, dict
     return kind, origin_mase(y, spec, test, forecasts)
 
 
-def run_series(text: str, base: dict, epochs: int | None, max_points: int) -> dict:
+def tuned(project: Path, params: dict, trials: int, timeout: int) -> dict:
+    """The tune pipeline on ``project``: the tuned family with the lower best validation MASE,
+    its test MASE, and the search's wall time."""
+    tuning = {"tuning": {"trials": trials, "timeout": timeout}}
+    started = time.perf_counter()
+    run_pipeline(project, {**params, **tuning}, "tune")
+    seconds = time.perf_counter() - started
+    reporting = project / "data" / "08_reporting"
+    validation = {family: json.loads((reporting / f"{family}_tuning.json").read_text())
+                  ["best_value"] for family in FAMILIES}
+    family = min(validation, key=validation.get)
+    test = json.loads((reporting / "metrics.json").read_text())[family]["mase"]
+    return {"tuned": test, "tuned_family": family, "tune_s": round(seconds)}
+
+
+def run_series(text: str, base: dict, epochs: int | None, max_points: int,
+               tune: tuple[int, int] | None = None) -> dict:
     text, last = expand(text, max_points)
     data, windows = series_settings(text, base)
     with tempfile.TemporaryDirectory(prefix="seqcast-accuracy-") as tmp:
@@ -179,6 +200,8 @@ def run_series(text: str, base: dict, epochs: int | None, max_points: int) -> di
         pipeline_s = time.perf_counter() - started
         reporting = project / "data"
         scores = json.loads((reporting / "08_reporting" / "metrics.json").read_text())
+        search = tuned(project, runtime_params(data, windows, base, epochs), *tune) if tune \
+            else {}
         spec = WindowSpec.from_dict(
             json.loads((reporting / "05_model_input" / "window_spec.json").read_text()))
         series = pd.read_parquet(reporting / "02_intermediate" / "series.parquet")
@@ -193,7 +216,7 @@ def run_series(text: str, base: dict, epochs: int | None, max_points: int) -> di
     return {"series": data["name"], "points": len(series), "lookback": spec.lookback,
             "horizon": spec.horizon, "season": spec.geometry.season_length, **models,
             "holt_winters": own["holt_winters"], "hw_season": kind,
-            "pipeline_s": round(pipeline_s), "hw_s": round(hw_s, 1)}
+            **search, "pipeline_s": round(pipeline_s), "hw_s": round(hw_s, 1)}
 
 
 def main() -> None:
@@ -203,16 +226,22 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="override every family's training.epochs")
     parser.add_argument("--max-points", type=int, default=20_000,
                         help="keep each series' last N points (default 20000)")
+    parser.add_argument("--tune", type=int, metavar="TRIALS",
+                        help="also run the tune pipeline with TRIALS trials per family")
+    parser.add_argument("--tune-timeout", type=int, default=300,
+                        help="seconds per family after which no new trial starts (300)")
     args = parser.parse_args()
+    tune = (args.tune, args.tune_timeout) if args.tune else None
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
     base = yaml.safe_load((CONF / "parameters.yml").read_text())
     rows = []
     for text in args.series:
-        rows.append(run_series(text, base, args.epochs, args.max_points))
+        rows.append(run_series(text, base, args.epochs, args.max_points, tune))
         print(json.dumps(rows[-1]), flush=True)
     table = pd.DataFrame(rows).set_index("series")
     scored = [c for c in table.columns if c not in (
-        "points", "lookback", "horizon", "season", "hw_season", "pipeline_s", "hw_s")]
+        "points", "lookback", "horizon", "season", "hw_season", "tuned_family", "pipeline_s",
+        "tune_s", "hw_s")]
     table["best"] = table[scored].astype(float).idxmin(axis=1)
     print("\ntest MASE (lower is better):")
     print(table.to_string(float_format="{:.3f}".format))
