@@ -1,6 +1,6 @@
 # Two entry points: `make run` and `make test` (CI's; `make test-fast` leaves out the tests
-# marked slow). Both create .venv on first use and reinstall only when pyproject.toml changes
-# (the stamp file below).
+# marked slow; both spread test files over every core with pytest-xdist). Both create .venv on
+# first use and reinstall only when pyproject.toml changes (the stamp file below).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -23,10 +23,10 @@ run: install
 	$(BIN)/kedro run
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not slow"
 
 # A tracking server serves its own UI: say where (credentials stripped) instead of starting one.
 ui: install
