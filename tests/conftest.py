@@ -141,11 +141,17 @@ def config_file_params(path: str) -> dict:
     return run.make_context("run", ["--config", str(ROOT / path)]).params["params"]
 
 
-# The same with the shipped interval settings (the default is point forecasts).
+# The shipped interval settings (the default is point forecasts).
 INTERVALS = config_file_params("conf/intervals.yml")
-FAST_INTERVALS = {ns: {**block, "training": {**block["training"],
-                                             **INTERVALS[ns]["training"]}}
-                  for ns, block in FAST.items()}
+
+
+def with_intervals(blocks: dict) -> dict:
+    """Families' parameter blocks with the shipped interval settings added."""
+    return {ns: {**block, "training": {**block["training"], **INTERVALS[ns]["training"]}}
+            for ns, block in blocks.items()}
+
+
+FAST_INTERVALS = with_intervals(FAST)
 
 
 @pytest.fixture

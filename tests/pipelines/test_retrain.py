@@ -18,7 +18,7 @@ from mlflow.utils.file_utils import local_file_uri_to_path
 
 from seqcast import intervals, registry
 from seqcast.models import MODELS
-from tests.conftest import FAST, FAST_INTERVALS, INTERVALS, run_kedro, synthetic_raw
+from tests.conftest import FAST, FAST_INTERVALS, run_kedro, synthetic_raw, with_intervals
 from tests.pipelines import gate_series
 
 # Deliberately worse: barely trained, and without window centring (an untrained model with
@@ -55,8 +55,7 @@ def test_champion_moves_only_on_improvement_and_forecast_uses_it(project):
     assert {d["decision"] for d in decisions(project).values()} == {"promoted"}
 
     # the same interval settings, barely trained
-    worse = {ns: {**block, "training": {**block["training"], **INTERVALS[ns]["training"]}}
-             for ns, block in WORSE.items()}
+    worse = with_intervals(WORSE)
     said = retrain_saying(project, {**worse, "data": data}, "seqcast.hooks", logging.INFO)
     assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1", "ensemble": "1"}
     # the run ends saying what it produced: scores against the baselines, decisions, the run
