@@ -5,7 +5,7 @@ which checks that the alias still points where the caller last saw it, under a p
 lease that lets one job at a time (on any machine) check and move it.
 
 Models load from their ``.keras`` file alone (:func:`load_version`, :func:`load_logged`):
-nothing else of a version's artifacts is downloaded, read or unpickled, whatever its
+nothing else of a version's artifacts is downloaded, read or deserialised, whatever its
 ``MLmodel`` says, and Keras loads the file with ``safe_mode=True`` (no Python code, no
 Lambda layers); the custom layers come from the installed ``seqcast.models``.
 """

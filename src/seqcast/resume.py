@@ -6,7 +6,8 @@ weights so far and, as JSON, the epoch, the loss history and the early-stopping 
 fingerprint covers the training data, the window specification, the family and every model
 and training parameter except ``epochs`` (a longer run may continue a shorter one) and
 ``backup_dir``. Any other file in the folder belongs to another configuration (or to an older
-layout) and is removed with one log line. Arrays are loaded with ``allow_pickle=False``.
+layout) and is removed with one log line. Only numeric arrays are read: NumPy refuses object
+arrays by default, and no code runs on load.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Backup:
         """``{"meta": {...}, <part>: [arrays], ...}`` as saved, or None."""
         if not self.path.exists():
             return None
-        with np.load(self.path, allow_pickle=False) as data:
+        with np.load(self.path) as data:  # NumPy's default: object arrays refused
             meta = json.loads(bytes(data["meta"]).decode())
             return {"meta": meta, **{part: [data[f"{part}{i}"] for i in range(count)]
                                      for part, count in meta["arrays"].items()}}

@@ -132,9 +132,9 @@ def example_input(model: keras.Model) -> dict[str, np.ndarray]:
 def log_keras_model(model: keras.Model, name: str) -> mlflow.models.model.ModelInfo:
     """Log ``model`` as the active run's logged model ``name``, with signature and example.
 
-    MLflow's Keras 3 flavour: the model is one ``.keras`` file (``data/model.keras``) and no
-    pickle is written. The tensorflow flavour would also write
-    ``global_custom_objects.cloudpickle``, which ``mlflow.tensorflow.load_model`` unpickles.
+    MLflow's Keras 3 flavour: the model is one ``.keras`` file (``data/model.keras``) and
+    nothing else. The tensorflow flavour would also write a serialised custom-objects file,
+    which ``mlflow.tensorflow.load_model`` deserialises by running code.
     """
     example = example_input(model)
     # A direct call, not `predict`: each `predict` on a new model traces a new function, and
