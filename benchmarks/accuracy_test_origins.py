@@ -59,12 +59,13 @@ ROOT = CONF.parents[1]
 # Window settings per frequency (season, horizon, n_seq, n_steps, origins, validation
 # origins), fixed before any test score: the season is the calendar's (a week of half-hours or
 # hours, a week of days or trading days, a year of weeks or months); the horizon one day, one
-# week, a quarter or half a year; the lookback 2–8 horizons. Short monthly and yearly series
+# week, a quarter or half a year; the lookback 2–8 horizons and at least one season (the
+# ensemble's seasonal naive reads it from the window). Short monthly and yearly series
 # keep 4 + 4 blocks so that training keeps most of the data. Yearly data have no calendar
 # season: 11 is the solar cycle of the sunspot series, the only yearly series here.
 RULES = {
-    "30min": dict(season=336, horizon=48, n_seq=4, n_steps=24, origins=8, val=16),
-    "h": dict(season=168, horizon=24, n_seq=4, n_steps=12, origins=8, val=16),
+    "30min": dict(season=336, horizon=48, n_seq=7, n_steps=48, origins=8, val=16),
+    "h": dict(season=168, horizon=24, n_seq=4, n_steps=42, origins=8, val=16),
     "D": dict(season=7, horizon=7, n_seq=4, n_steps=7, origins=8, val=16),
     "B": dict(season=5, horizon=5, n_seq=4, n_steps=5, origins=8, val=16),
     "W": dict(season=52, horizon=13, n_seq=4, n_steps=26, origins=8, val=16),

@@ -56,9 +56,10 @@ def test_quantiles_are_ordered_for_any_weights_and_any_shift(family):
     # the median is never moved: it is the point forecast
     np.testing.assert_allclose(calibrated[..., 2], np.asarray(uncalibrated(model)([x, codes]))
                                [..., 2], rtol=1e-6)
-    ensemble = build_ensemble(members)
-    set_calibration(ensemble, [[1.0], [3.0]], rng.normal(0, 5, (3, 1, len(LEVELS))))
-    assert _ordered(np.asarray(ensemble([history, codes])))
+    for baselines in (None, {"naive": 1, "seasonal_naive": 3}):  # median, weighted mean
+        ensemble = build_ensemble(members, baselines=baselines, target_index=[1])
+        set_calibration(ensemble, [[1.0], [3.0]], rng.normal(0, 5, (3, 1, len(LEVELS))))
+        assert _ordered(np.asarray(ensemble([history, codes])))
 
 
 def test_quantile_head_is_strictly_increasing_even_when_its_inputs_are_not():

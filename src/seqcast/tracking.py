@@ -60,8 +60,11 @@ def run_params(family_name: str, block: dict, spec: WindowSpec) -> dict[str, obj
              "series_embedding": DEFAULT_SERIES_EMBEDDING} if family_name in FAMILIES else {}
     model.update(block.get("model", {}))
     params = {f"model.{k}": model.get(k, NOT_APPLICABLE) for k in hyperparameter_names()}
-    if "members" in block:
-        params["members"] = ",".join(block["members"])
+    for key in ("members", "baselines"):  # the ensemble's
+        if key in block:
+            params[key] = ",".join(block[key])
+    if "combination" in block:
+        params["combination"] = block["combination"]
     params.update({f"training.{k}": v for k, v in block.get("training", {}).items()
                    if k not in OPERATIONAL})
     window = spec.geometry.to_params()
@@ -189,8 +192,9 @@ def log_family_run(namespace: str, block: dict, evaluation: Evaluation, training
         epochs = {"best_epoch": training_record["best_epoch"],
                   # the restored weights' score; `val_loss` ends on the last epoch
                   "best_val_loss": min(training_record["val_loss"])} if loss_metrics else {}
+        weights = {f"weight_{k}": v for k, v in training_record.get("weights", {}).items()}
         mlflow.log_metrics({**family_metrics(evaluation.metrics, namespace), **epochs,
-                            "train_seconds": training_record["seconds"]})
+                            **weights, "train_seconds": training_record["seconds"]})
         figures = family_figures(evaluation, training_record, namespace)
         try:
             for name, figure in figures.items():

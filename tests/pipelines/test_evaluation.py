@@ -64,12 +64,20 @@ def test_outputs_are_written(trained_project):
     assert record["members"] == ["cnn_lstm", "lstm"]
 
 
-def test_the_ensemble_is_the_members_median(trained_project):
-    """With two members, the ensemble's backtest is their mean, forecast by forecast."""
+def test_the_ensemble_is_its_validation_weighted_mean_of_members_and_baselines(trained_project):
+    """The default ensemble: the weights chosen on the validation windows (non-negative,
+    summing to one) combine the families' and both baselines' forecasts, forecast by
+    forecast, at the test origins."""
+    record = json.loads((trained_project / "data/06_models/ensemble_training_record.json")
+                        .read_text())
+    weights = record["weights"]
+    assert record["combination"] == "weighted"
+    assert list(weights) == ["cnn_lstm", "lstm", "naive", "seasonal_naive"]
+    assert min(weights.values()) >= 0 and sum(weights.values()) == pytest.approx(1, abs=1e-3)
     forecasts = pd.read_csv(trained_project / "data/07_model_output/backtest_forecasts.csv")
     wide = forecasts.pivot_table(index=["origin", "step"], columns="model", values="forecast")
-    np.testing.assert_allclose(wide["ensemble"], (wide["cnn_lstm"] + wide["lstm"]) / 2,
-                               rtol=1e-5)
+    mixed = sum(w * wide[name] for name, w in weights.items())
+    np.testing.assert_allclose(wide["ensemble"], mixed, rtol=1e-4)
 
 
 def test_baselines_at_the_origins_by_hand(trained_project):
@@ -93,6 +101,10 @@ def test_one_parent_run_with_one_child_per_family(runs, trained_project):
     assert set(children["tags.model_family"]) == {"cnn_lstm", "lstm", "ensemble"}
     ensemble = children[children["tags.namespace"] == "ensemble"].iloc[0]
     assert ensemble["params.members"] == "cnn_lstm,lstm"
+    assert ensemble["params.baselines"] == "naive,seasonal_naive"
+    weights = [ensemble[f"metrics.weight_{m}"] for m in ("cnn_lstm", "lstm", "naive",
+                                                          "seasonal_naive")]
+    assert sum(weights) == pytest.approx(1, abs=1e-3)
     assert set(children["tags.dataset"]) == {"seattle-weather"}
     assert set(children["tags.data_end"]) == {"2015-12-31 00:00:00"}
     parent = parents.iloc[0]

@@ -20,6 +20,7 @@ from seqcast.errors import ModelConfigError
 from seqcast.spec import WindowSpec
 
 from .cnn_lstm import build_cnn_lstm
+from .combination import BaselineForecast, WeightedMean
 from .ensemble import NAME as ENSEMBLE
 from .ensemble import build_ensemble, combine, member_names
 from .forecaster import history_shape, series_ids
@@ -205,6 +206,8 @@ def build_forecaster(name: str, spec: WindowSpec, hyperparameters: dict,  # noqa
 
 
 __all__ = [
+    "BaselineForecast",
+    "WeightedMean",
     "DEFAULT_NORMALIZATION",
     "FAMILIES",
     "DEFAULT_SERIES_EMBEDDING",

@@ -11,6 +11,14 @@ from seqcast.errors import ModelConfigError
 PACKAGE = "seqcast"
 
 
+def seasonal_positions(lookback: int, horizon: int, season_length: int) -> np.ndarray:
+    """Window positions (of ``lookback``) of the seasonal-naive forecast's steps ``1 …
+    horizon``: step ``h`` repeats the value ``season_length * ceil(h / season_length)`` steps
+    before it; ``season_length`` 1 is the naive forecast. Needs ``lookback >= season_length``."""
+    steps = np.arange(1, horizon + 1)
+    return lookback - 1 + steps - season_length * np.ceil(steps / season_length).astype(int)
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class FastTimeDistributed(keras.layers.Wrapper):
     """``TimeDistributed`` that folds ``batch × time`` into one axis and calls the layer once.
@@ -71,8 +79,7 @@ class WindowNormalization(keras.layers.Layer):
                 f"training.normalization=seasonal builds the seasonal-naive forecast from the "
                 f"window, which needs lookback ({lookback}) >= season_length ({m}); raise "
                 "windows.n_seq or windows.n_steps, or use normalization mean or last")
-        steps = np.arange(1, self.horizon + 1)
-        return lookback - 1 + steps - m * np.ceil(steps / m).astype(int)
+        return seasonal_positions(lookback, self.horizon, m)
 
     def build(self, input_shape):
         if self.mode == "seasonal":

@@ -7,7 +7,7 @@ import keras
 import pandas as pd
 
 from seqcast.backtest import backtest
-from seqcast.calibration import calibrate
+from seqcast.calibration import calibrate, weigh
 from seqcast.fitting import fit_family
 from seqcast.models import FAMILIES, combine
 from seqcast.spec import WindowSpec
@@ -25,11 +25,15 @@ def backtest_model(series: pd.DataFrame, window_spec: dict, forecaster: keras.Mo
     return backtest(series, window_spec, forecaster, namespace)
 
 
-def ensemble_model(series: pd.DataFrame, window_spec: dict, members: list[str],  # noqa: PLR0913
-                   calibrated: bool, *forecasters: keras.Model) -> tuple[keras.Model, dict]:
-    """``(forecaster, record)`` of the ensemble; ``forecasters``: every family's, in
-    ``FAMILIES`` order. See :func:`seqcast.models.combine`; its intervals are calibrated on
-    the validation windows unless ``calibrated`` is false (``ensemble.calibrate``)."""
-    model, record = combine(members, dict(zip(FAMILIES, forecasters, strict=True)))
+def ensemble_model(series: pd.DataFrame, window_spec: dict, members: list[str],  # noqa: PLR0913, PLR0917
+                   combination: str, baselines: list[str], calibrated: bool,
+                   *forecasters: keras.Model) -> tuple[keras.Model, dict]:
+    """``(forecaster, record)`` of the ensemble (``params:ensemble``); ``forecasters``: every
+    family's, in ``FAMILIES`` order. See :func:`seqcast.models.combine`; a weighted
+    ensemble's weights are fitted on the validation windows, then its intervals calibrated
+    there unless ``calibrated`` is false (``ensemble.calibrate``)."""
     spec = WindowSpec.from_dict(window_spec)
+    model, record = combine(members, dict(zip(FAMILIES, forecasters, strict=True)),
+                            combination, baselines, spec)
+    record.update(weigh(model, series, spec))
     return model, {**record, **calibrate(model, series, spec, calibrated)}

@@ -42,8 +42,9 @@ def family_pipeline(namespace: str) -> Pipeline:
 def ensemble_pipeline() -> Pipeline:
     members = [f"{ns}.forecaster" for ns in FAMILIES]
     template = Pipeline([
-        Node(ensemble_model, inputs=["series", "window_spec", "params:members", "params:calibrate",
-                                     *members],
+        Node(ensemble_model, inputs=["series", "window_spec", "params:members",
+                                     "params:combination", "params:baselines",
+                                     "params:calibrate", *members],
              outputs=["forecaster", "training_record"], name="build_ensemble"),
         backtest_node(ENSEMBLE),
     ])
