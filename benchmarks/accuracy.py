@@ -103,8 +103,16 @@ def validation_mase(series: pd.DataFrame, spec: WindowSpec, models: dict) -> dic
     """Mean over series of per-series validation MASE of each model in ``models`` (name →
     forecaster) and of the two baselines, all on the same origins."""
     origins = validation_origins(spec)
-    flat = origins.reshape(-1)
     codes = np.repeat(np.arange(spec.n_series), origins.shape[1])
+    y = series[spec.targets].to_numpy(np.float64)
+    forecasts = forecasts_at(series, spec, models, origins.reshape(-1), codes)
+    return origin_mase(y, spec, origins, forecasts)
+
+
+def forecasts_at(series: pd.DataFrame, spec: WindowSpec, models: dict, flat: np.ndarray,
+                 codes: np.ndarray) -> dict[str, np.ndarray]:
+    """Both baselines' and each model's point forecasts (a quantile model's median) from the
+    flat ``origins`` of the series ``codes``: ``{name: (len(flat), horizon, T)}``."""
     y = series[spec.targets].to_numpy(np.float64)
     forecasts = dict(baseline_forecasts(y, flat, spec))
     panel, starts = spec.panel(series), flat - spec.lookback + 1
@@ -118,7 +126,7 @@ def validation_mase(series: pd.DataFrame, spec: WindowSpec, models: dict) -> dic
         out, levels = model.predict(model_inputs(model, x, known, *future),
                                     batch_size=PREDICT_BATCH, verbose=0), model_quantiles(model)
         forecasts[name] = out[..., levels.index(0.5)] if levels else out  # the median
-    return origin_mase(y, spec, origins, forecasts)
+    return forecasts
 
 
 def origin_mase(y: np.ndarray, spec: WindowSpec, origins: np.ndarray,

@@ -19,6 +19,9 @@ from tests.pipelines import gate_series
 from tests.pipelines.test_retrain import WORSE, Records, champion_versions, decisions
 
 FORECAST = "data/07_model_output/forecast.csv"
+# Models that lose: the default weighted ensemble may rest on the seasonal naive and pass the
+# gate, which is what it is for; the members' median cannot.
+MEDIAN = {"ensemble": {"combination": "median"}}
 
 
 def test_gate_origins_are_every_validation_and_test_block():
@@ -63,7 +66,7 @@ def test_gate_keeps_a_champion_the_challenger_beats_while_losing_to_seasonal_nai
     # 1. A first run whose challengers lose to the baselines: registered, not promoted, and
     # the forecast serves the better baseline, saying why.
     high = gate_series.write(project, "high.csv", gate_series.weekly(level=110.0))
-    run_kedro(project, ["retrain"], params={**WORSE, "data": high})
+    run_kedro(project, ["retrain"], params={**WORSE, **MEDIAN, "data": high})
     assert champion_versions(project) == {"cnn_lstm": None, "lstm": None, "ensemble": None}
     for record in decisions(project).values():
         assert record["decision"] == "kept" and record["champion_version"] is None
@@ -92,7 +95,8 @@ def test_gate_keeps_a_champion_the_challenger_beats_while_losing_to_seasonal_nai
         client.set_registered_model_alias(registry.model_name(namespace), "champion", "1")
     low = gate_series.write(project, "low.csv", gate_series.weekly(level=10.0))
     warnings = heard("seqcast.promotion",
-                     lambda: run_kedro(project, ["retrain"], params={**FAST, "data": low}))
+                     lambda: run_kedro(project, ["retrain"],
+                                       params={**FAST, **MEDIAN, "data": low}))
     assert champion_versions(project) == {"cnn_lstm": "1", "lstm": "1", "ensemble": "1"}
     for namespace, record in decisions(project).items():
         name = registry.model_name(namespace)
