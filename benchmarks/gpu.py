@@ -8,12 +8,13 @@ One command on a machine with an NVIDIA GPU (``pip install -e ".[gpu]"``):
 
 Each cell trains the family's standardised model as ``kedro run`` builds it (``build_forecaster``,
 ``compile_for``, the TF-native ``WindowStream`` feed) for one untimed warm-up epoch and
-``--epochs`` timed ones of at most ``--steps`` batches. The cuDNN check reads the graph the
+``--epochs`` timed ones of at most ``--steps`` batches (XLA on the CPU, as ``training.xla`` gives
+long runs; a GPU keeps Keras' default and the cuDNN kernels). The cuDNN check reads the graph the
 model's training step runs: a ``CudnnRNN*`` op is the fused kernel. Without a GPU the script
 runs on the CPU in float32 only (float16 on the CPU is emulated, not a speed-up) and prints the
-figures the GPU is compared with: :data:`CPU_REFERENCE` keeps those of the 2-core VM
-(``benchmarks/gpu.py --epochs 2 --steps 40`` there), the ``vs 2-core CPU`` column divides by them;
-the target is 20x at batch >= 256.
+figures the GPU is compared with: :data:`CPU_REFERENCE` keeps those of the 2-core VM (this
+script with its defaults there); on a GPU the ``vs 2-core CPU`` column divides by them, and the
+target is 20x at batch >= 256.
 """
 
 from __future__ import annotations
@@ -33,8 +34,14 @@ from seqcast.spec import make_window_spec
 
 BATCHES = (256, 1024)
 TARGET = 20.0
-# windows/s of float32 cells on the 2-core x86-64 VM, CPU only (this script, --epochs 2 --steps 40)
-CPU_REFERENCE: dict[tuple[str, str, int], float] = {}
+# windows/s of the float32 cells on the 2-core x86-64 VM, CPU only: this script with its
+# defaults there (3 min 21 s; load from nothing else)
+CPU_REFERENCE: dict[tuple[str, str, int], float] = {
+    ("default", "cnn_lstm", 256): 25_372, ("default", "cnn_lstm", 1024): 30_397,
+    ("default", "lstm", 256): 10_883, ("default", "lstm", 1024): 19_269,
+    ("panel", "cnn_lstm", 256): 36_886, ("panel", "cnn_lstm", 1024): 66_477,
+    ("panel", "lstm", 256): 16_365, ("panel", "lstm", 1024): 17_164,
+}
 
 
 def dataset(size: str, params: dict, n_series: int):
@@ -65,14 +72,15 @@ def cell(series, spec, name: str, blocks: dict, batch: int, mixed: bool, args) -
         keras.utils.set_random_seed(int(training["seed"]))
         train, _ = streams(series, spec, family(name).nested, batch, int(training["seed"]))
         trainable, _ = build_forecaster(name, spec, model, training["normalization"])
-        compile_for(trainable, {**training, "batch_size": batch, "deterministic": False}, device)
+        # XLA on the CPU (its fastest LSTMs; compile_for ignores it on a GPU, where cuDNN runs)
+        compile_for(trainable, {**training, "xla": True, "deterministic": False}, device)
         steps = min(len(train), args.steps)
         marks = []
         clock = keras.callbacks.LambdaCallback(
             on_epoch_begin=lambda *_: marks.append(time.perf_counter()),
             on_epoch_end=lambda *_: marks.append(time.perf_counter()))
         trainable.fit(train.dataset(0, 1 + args.epochs), epochs=1 + args.epochs,
-                      steps_per_epoch=steps, verbose=0, callbacks=[clock])
+                      steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=[clock])
         seconds = sum(marks[i + 1] - marks[i] for i in range(2, len(marks), 2))
         return steps * batch * args.epochs / seconds, uses_cudnn(trainable, train.input_shape())
     finally:
