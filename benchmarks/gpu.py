@@ -20,13 +20,12 @@ target is 20x at batch >= 256.
 from __future__ import annotations
 
 import argparse
-import time
 
 import keras
 import tensorflow as tf
 import yaml
 from panel import synthetic_panel
-from training import ROOT, load_size
+from training import ROOT, load_size, timed_fit
 
 from seqcast.fitting import compile_for, streams, training_device
 from seqcast.models import build_forecaster, family
@@ -63,10 +62,10 @@ def uses_cudnn(trainable: keras.Model, shape: tuple[int, ...]) -> bool:
     return any(op.startswith("CudnnRNN") for op in ops)
 
 
-def cell(series, spec, name: str, blocks: dict, batch: int, mixed: bool, args) -> tuple:
-    """``(windows/s, cuDNN?)`` of one family × batch × precision."""
+def cell(series, spec, name: str, blocks: dict, run: tuple[str, int, bool], args) -> tuple:
+    """``(windows/s, cuDNN?)`` of one family on ``run`` = (device, batch, mixed precision)."""
+    device, batch, mixed = run
     model, training = blocks[name]["model"], blocks[name]["training"]
-    device, _ = training_device()
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
     try:
         keras.utils.set_random_seed(int(training["seed"]))
@@ -75,13 +74,8 @@ def cell(series, spec, name: str, blocks: dict, batch: int, mixed: bool, args) -
         # XLA on the CPU (its fastest LSTMs; compile_for ignores it on a GPU, where cuDNN runs)
         compile_for(trainable, {**training, "xla": True, "deterministic": False}, device)
         steps = min(len(train), args.steps)
-        marks = []
-        clock = keras.callbacks.LambdaCallback(
-            on_epoch_begin=lambda *_: marks.append(time.perf_counter()),
-            on_epoch_end=lambda *_: marks.append(time.perf_counter()))
-        trainable.fit(train.dataset(0, 1 + args.epochs), epochs=1 + args.epochs,
-                      steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=[clock])
-        seconds = sum(marks[i + 1] - marks[i] for i in range(2, len(marks), 2))
+        seconds = timed_fit(trainable, training, train.dataset(0, 1 + args.epochs), args.epochs,
+                            steps=steps)[:, 0].sum()
         return steps * batch * args.epochs / seconds, uses_cudnn(trainable, train.input_shape())
     finally:
         keras.mixed_precision.set_global_policy("float32")
@@ -107,7 +101,7 @@ def main() -> None:
         for name in args.families.split(","):
             for batch in BATCHES:
                 for mixed in (False, True) if gpu else (False,):
-                    rate, cudnn = cell(series, spec, name, blocks, batch, mixed, args)
+                    rate, cudnn = cell(series, spec, name, blocks, (device, batch, mixed), args)
                     cpu = CPU_REFERENCE.get((size, name, batch))
                     ratio = f"{rate / cpu:.1f}x" + (" MET" if rate / cpu >= TARGET else
                                                     " MISSED") if cpu and gpu else "n/a"

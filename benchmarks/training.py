@@ -39,16 +39,19 @@ SYNTHETIC_WINDOWS = {"n_seq": 12, "n_steps": 14, "horizon": 24, "lookback": None
                      "season_length": 24, "origins": 4, "validation_origins": 4}
 
 
-def timed_fit(model, training: dict, x, epochs: int, y=None) -> np.ndarray:
+def timed_fit(model, training: dict, x, epochs: int, y=None, steps: int | None = None
+              ) -> np.ndarray:
     """``(epochs, 2)``: wall and process CPU seconds per epoch after one untimed warm-up.
 
     ``model`` comes compiled: seqcast's by ``compile_for`` (as train_model), the seed's with
-    Keras' defaults.
+    Keras' defaults. A dataset ``x`` holds ``1 + epochs`` passes; ``steps`` caps the batches
+    an epoch takes from it (default: one pass).
     """
     marks: list[tuple[float, float]] = []  # (wall, CPU) at each epoch's begin and end
     mark = lambda *_: marks.append((time.perf_counter(), time.process_time()))  # noqa: E731
     clock = keras.callbacks.LambdaCallback(on_epoch_begin=mark, on_epoch_end=mark)
-    steps = None if y is not None else int(x.cardinality()) // (1 + epochs)  # one feed, all epochs
+    if y is None and steps is None:
+        steps = int(x.cardinality()) // (1 + epochs)  # one feed, all epochs
     model.fit(x, y, batch_size=None if y is None else int(training["batch_size"]),
               epochs=1 + epochs, steps_per_epoch=steps, shuffle=y is not None, verbose=0,
               callbacks=[clock])

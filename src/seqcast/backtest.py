@@ -19,6 +19,7 @@ import tensorflow as tf
 from seqcast import intervals, metrics
 from seqcast.covariates import model_inputs, takes_future
 from seqcast.models import history_shape, model_quantiles, series_codes, uncalibrated
+from seqcast.models.combination import BASELINES
 from seqcast.spec import WindowSpec
 from seqcast.stream import WindowStream
 
@@ -35,7 +36,6 @@ class ExpectedRetracing(logging.Filter):
 
 
 logging.getLogger("tensorflow").addFilter(ExpectedRetracing())
-BASELINES = ("naive", "seasonal_naive")
 PREDICT_BATCH = 4096
 SCORES = ("mase", "smape", "rmse", "mae")
 

@@ -17,11 +17,10 @@ from keras import ops
 
 from .layers import PACKAGE, seasonal_positions
 
-BASELINE_SEASONS = {"naive": lambda season_length: 1, "seasonal_naive": lambda m: m}
+BASELINES = ("naive", "seasonal_naive")  # the evaluation's, in its order
 # Grid steps per unit weight: 1/20 for up to four members (1,771 candidate weightings), 1/10
 # beyond (6 members: 3,003), so the search stays a few seconds on 200,000 validation points.
 FINE, COARSE, FINE_UP_TO = 20, 10, 4
-MAX_MEMBERS = 6
 MAX_POINTS = 200_000  # validation points the search reads at most (evenly spaced beyond)
 
 
@@ -61,8 +60,8 @@ class BaselineForecast(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class WeightedMean(keras.layers.Layer):
     """``Σ wᵢ · forecastᵢ`` over same-shaped member forecasts, ``names`` in input order; the
-    weights are a non-trainable weight (equal until :func:`simplex_weights` sets them), so the
-    saved model carries them."""
+    weights are a non-trainable weight (equal until :func:`seqcast.calibration.weigh` sets
+    them), so the saved model carries them."""
 
     def __init__(self, names: list[str], **kwargs):
         kwargs.setdefault("dtype", "float32")
@@ -88,7 +87,7 @@ class WeightedMean(keras.layers.Layer):
 
 def baseline_season(name: str, season_length: int) -> int:
     """The season length of baseline ``name`` (``naive``: 1)."""
-    return BASELINE_SEASONS[name](season_length)
+    return 1 if name == "naive" else season_length
 
 
 def simplex_grid(n_members: int) -> np.ndarray:

@@ -18,7 +18,7 @@ from keras import layers as kl
 from seqcast.covariates import model_known_future, takes_future
 from seqcast.errors import ModelConfigError
 
-from .combination import BaselineForecast, WeightedMean, baseline_season
+from .combination import BASELINES, BaselineForecast, WeightedMean, baseline_season
 from .forecaster import history_shape, series_ids
 from .layers import MemberMedian
 from .quantiles import Calibration, model_quantiles
@@ -117,10 +117,9 @@ def ensemble_baselines(names, lookback: int, season_length: int) -> dict[str, in
     """``{baseline: season_length}`` of the listed baselines the window can compute: the
     seasonal naive needs ``lookback >= season_length`` (skipped with a warning otherwise) and
     is the naive forecast when ``season_length`` is 1."""
-    unknown = [b for b in names if b not in ("naive", "seasonal_naive")]
-    if unknown or len(set(names)) != len(names):
+    if not set(names) <= set(BASELINES) or len(set(names)) != len(names):
         raise ModelConfigError(
-            f"params:ensemble.baselines={list(names)}: list each of naive, seasonal_naive once")
+            f"params:ensemble.baselines={list(names)}: list each of {', '.join(BASELINES)} once")
     chosen = {}
     for name in names:
         m = baseline_season(name, season_length)
